@@ -1,0 +1,35 @@
+/**
+ * Diagnostic fixtures: each `fixtures/diagnostics/<case>/` is compiled with the plugin and its
+ * diagnostics (file, line, code, severity, message) compared with `expected.txt`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, test } from "vitest";
+import { compileFiles } from "../helpers/compile";
+import { Problems } from "../../transformer/diagnostics";
+
+const root = path.resolve(__dirname, "../../fixtures/diagnostics");
+const cases = fs.readdirSync(root).sort();
+
+function diagnosticsOf(name: string) {
+  const dir = path.join(root, name);
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".ts")).sort().map((f) => path.join(dir, f));
+  return compileFiles(files, { config: { warnings: "diagnostic" } }).diagnostics;
+}
+
+describe.each(cases)("fixtures/diagnostics/%s", (name) => {
+  test("reports the expected diagnostics", async () => {
+    const text = diagnosticsOf(name)
+      .map((d) => `${d.file}:${d.line} ${d.category} TS${d.code}: ${d.message}`)
+      .join("\n") + "\n";
+    await expect(text).toMatchFileSnapshot(path.join(root, name, "expected.txt"));
+  });
+});
+
+test("every diagnostic code has a fixture", () => {
+  const seen = new Set(cases.flatMap((name) => diagnosticsOf(name).map((d) => d.code)));
+  const missing = Object.entries(Problems)
+    .filter(([kind, p]) => kind !== "internal" && !seen.has(p.code))
+    .map(([kind]) => kind);
+  expect(missing).toEqual([]);
+});

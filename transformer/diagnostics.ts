@@ -1,0 +1,83 @@
+/**
+ * Every problem tscaching reports at build time, in one table: a stable code (shown as `TS<code>`),
+ * a severity and a message template. The transformer, `tscaching check` and the editor plugin all
+ * report through this table, so a code means the same thing everywhere.
+ */
+export type Severity = "error" | "warning";
+
+interface ProblemKind {
+  readonly code: number;
+  readonly severity: Severity;
+  readonly message: (...args: string[]) => string;
+}
+
+function kind(code: number, severity: Severity, message: (...args: string[]) => string): ProblemKind {
+  return { code, severity, message };
+}
+
+/** The table. Codes are part of the contract: never renumber, only add. */
+export const Problems = {
+  notAsync: kind(93001, "error", (name) =>
+    `@cache on '${name}': a cached function is always async. Mark it 'async' (or make it return a Promise).`),
+  unknownOption: kind(93002, "error", (option, hint) =>
+    `@cache: unknown option '${option}'.${hint}`),
+  badTtl: kind(93003, "error", (value) =>
+    `@cache: malformed ttl '${value}'. Use seconds (90) or units in order d, h, m, s (5m, 2h, 1d, 1h30m); 0 means no expiry.`),
+  keyNoParameter: kind(93004, "error", (part, name, params) =>
+    `@cache key=: '${part}' is not a parameter of '${name}' (parameters: ${params}).`),
+  keyNoField: kind(93005, "error", (field, owner) =>
+    `@cache key=: '${owner}' has no field '${field}'.`),
+  keyThisOutsideMethod: kind(93006, "error", (part) =>
+    `@cache key=: '${part}' uses 'this', which only a class or object method has.`),
+  badKey: kind(93007, "error", (value) =>
+    `@cache: malformed key '${value}'. Use a comma-separated list of parameter names and this.field parts, e.g. key=this.username,id.`),
+  badName: kind(93008, "error", (value) =>
+    `@cache: malformed name '${value}'. Use dot-separated identifiers, e.g. name=users.byName.`),
+  duplicateOption: kind(93009, "error", (option) => `@cache: option '${option}' is given twice.`),
+  missingValue: kind(93010, "error", (option) => `@cache: option '${option}' needs a value (${option}=...).`),
+  generator: kind(93011, "error", (name) =>
+    `@cache on '${name}': generators cannot be cached; their values are produced lazily.`),
+  constructor: kind(93012, "error", () => `@cache cannot be put on a constructor.`),
+  accessor: kind(93013, "error", (name) =>
+    `@cache cannot be put on the accessor '${name}'. Make it an async method.`),
+  noBody: kind(93014, "error", (name) =>
+    `@cache on '${name}', which has no body (abstract, declared or an interface member): tag the implementation.`),
+  overloadSignature: kind(93015, "error", (name) =>
+    `@cache on an overload signature of '${name}': put the tag on the implementation signature.`),
+  duplicateId: kind(93016, "error", (id, other) =>
+    `@cache: id '${id}' is already used by ${other}. Give one of them a distinct name=.`),
+  readsThis: kind(93017, "warning", (name) =>
+    `@cache on '${name}': the method reads 'this' but the key holds only its parameters, so instances share entries. Add key=this.field,... (or an explicit key= to confirm).`),
+  uncacheableType: kind(93018, "error", (what, name, reason) =>
+    `@cache on '${name}': ${what} cannot be cached faithfully: ${reason}.`),
+  unsupportedPlace: kind(93019, "error", () =>
+    `@cache must tag a function declaration, a class or object method, or a const/let/property initialised with a function.`),
+  nested: kind(93020, "error", (name) =>
+    `@cache on '${name}', which is declared inside a function or block: the variables it captures are not part of the key. Move it to module level, a class or a module-level object.`),
+  multipleTags: kind(93021, "error", () => `@cache is given twice on one function.`),
+  multipleDeclarations: kind(93022, "error", () =>
+    `@cache on a declaration list: tag a statement that declares one function.`),
+  lossyType: kind(93023, "warning", (what, name, reason) =>
+    `@cache on '${name}': ${what} ${reason}.`),
+  internal: kind(93099, "error", (message) =>
+    `tscaching could not process this function (${message}); it was left uncached. Please report this.`),
+} as const;
+
+export type ProblemCode = keyof typeof Problems;
+
+/** A problem found at a position of a source file. */
+export interface Problem {
+  readonly kind: ProblemCode;
+  readonly code: number;
+  readonly severity: Severity;
+  readonly message: string;
+  /** Absolute offset in the file's text and length of the span to underline. */
+  readonly start: number;
+  readonly length: number;
+}
+
+/** Create a problem of the given kind at `[start, start+length)`. */
+export function problem(kindName: ProblemCode, start: number, length: number, ...args: string[]): Problem {
+  const k = Problems[kindName];
+  return { kind: kindName, code: k.code, severity: k.severity, message: k.message(...args), start, length };
+}

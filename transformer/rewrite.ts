@@ -1,0 +1,130 @@
+/**
+ * The rewrite. Each cached function keeps its declaration (name, modifiers, decorators, parameters,
+ * overloads, hoisting) and gets a new body that hands its original body to the runtime:
+ *
+ * ```js
+ * async function getEmail(username) {
+ *   return tscaching_1.cachedCall(tscaching_spec_1, [username], async () => { ...original body... });
+ * }
+ * ```
+ *
+ * The inner arrow keeps `this`, `arguments` and `super` of the function. One namespace import of the
+ * runtime and one spec constant per function are added at the top of the file; nothing else changes.
+ */
+import type * as TS from "typescript";
+import type { CachedFunction, ResolvedKeyPart } from "./scan";
+
+export interface RewriteOptions {
+  /** Module specifier of the runtime the rewritten code imports. */
+  readonly runtime: string;
+  /**
+   * The file is emitted as CommonJS: import with `import x = require()`, which becomes a plain
+   * `const x = require()` without the `__importStar` helper that a namespace import needs there.
+   */
+  readonly commonjs: boolean;
+}
+
+/** Spec format understood by the runtime's `defineCached`; bump when its shape changes. */
+export const SPEC_VERSION = 1;
+
+export function rewriteSourceFile(ts: typeof TS, context: TS.TransformationContext, sf: TS.SourceFile,
+                                  functions: readonly CachedFunction[], options: RewriteOptions): TS.SourceFile {
+  if (functions.length === 0) return sf;
+  const f = context.factory;
+  const runtime = f.createUniqueName("tscaching");
+  const specs = new Map<TS.Node, TS.Identifier>();
+  const onPath = new Set<TS.Node>();
+  const specStatements: TS.Statement[] = [];
+  for (const fn of functions) {
+    const spec = f.createUniqueName("tscaching_spec");
+    specs.set(fn.node, spec);
+    for (let n: TS.Node | undefined = fn.node; n && !onPath.has(n); n = n.parent) onPath.add(n);
+    specStatements.push(createSpecStatement(ts, f, runtime, spec, fn));
+  }
+  const byNode = new Map(functions.map((fn) => [fn.node as TS.Node, fn]));
+
+  const visitor = (node: TS.Node): TS.Node => {
+    const fn = byNode.get(node);
+    if (fn) return transformFunction(ts, f, fn, runtime, specs.get(node)!);
+    // Fast path: only the spine leading to a cached function is rebuilt.
+    return onPath.has(node) ? ts.visitEachChild(node, visitor, context) : node;
+  };
+  const visited = ts.visitEachChild(sf, visitor, context);
+
+  const importDecl = options.commonjs
+    ? f.createImportEqualsDeclaration(/*modifiers*/ undefined, /*isTypeOnly*/ false, runtime,
+      f.createExternalModuleReference(f.createStringLiteral(options.runtime)))
+    : f.createImportDeclaration(/*modifiers*/ undefined,
+      f.createImportClause(/*isTypeOnly*/ false, /*name*/ undefined, f.createNamespaceImport(runtime)),
+      f.createStringLiteral(options.runtime));
+  const statements = [...visited.statements];
+  // Prologue directives ("use strict") must stay first.
+  let prologue = 0;
+  while (prologue < statements.length && isPrologue(ts, statements[prologue])) prologue++;
+  statements.splice(prologue, 0, importDecl, ...specStatements);
+  return f.updateSourceFile(visited, statements);
+}
+
+function createSpecStatement(ts: typeof TS, f: TS.NodeFactory, runtime: TS.Identifier, spec: TS.Identifier,
+                             fn: CachedFunction): TS.Statement {
+  const props = [
+    f.createPropertyAssignment("v", f.createNumericLiteral(SPEC_VERSION)),
+    f.createPropertyAssignment("id", f.createStringLiteral(fn.id)),
+  ];
+  if (fn.tag.ttl !== undefined) props.push(f.createPropertyAssignment("ttl", f.createNumericLiteral(fn.tag.ttl)));
+  const init = f.createCallExpression(
+    f.createPropertyAccessExpression(runtime, "defineCached"), /*typeArguments*/ undefined,
+    [f.createObjectLiteralExpression(props, /*multiLine*/ false)],
+  );
+  return f.createVariableStatement(/*modifiers*/ undefined, f.createVariableDeclarationList(
+    [f.createVariableDeclaration(spec, /*exclamationToken*/ undefined, /*type*/ undefined, init)], ts.NodeFlags.Const));
+}
+
+function createKeyExpression(f: TS.NodeFactory, part: ResolvedKeyPart): TS.Expression {
+  switch (part.kind) {
+    case "param": return f.createIdentifier(part.name);
+    case "pattern": return f.createArrayLiteralExpression(part.names.map((n) => f.createIdentifier(n)));
+    case "this": return f.createPropertyAccessExpression(f.createThis(), part.name);
+  }
+}
+
+function transformFunction(ts: typeof TS, f: TS.NodeFactory, fn: CachedFunction, runtime: TS.Identifier,
+                           spec: TS.Identifier): TS.Node {
+  const node = fn.node;
+  const body = node.body!;
+  const inner = f.createArrowFunction(
+    fn.isAsync ? [f.createModifier(ts.SyntaxKind.AsyncKeyword)] : undefined,
+    /*typeParameters*/ undefined, /*parameters*/ [], /*type*/ undefined,
+    f.createToken(ts.SyntaxKind.EqualsGreaterThanToken), body,
+  );
+  const call = f.createCallExpression(
+    f.createPropertyAccessExpression(runtime, "cachedCall"), /*typeArguments*/ undefined,
+    [spec, f.createArrayLiteralExpression(fn.keyParts.map((p) => createKeyExpression(f, p))), inner],
+  );
+  let newBody: TS.ConciseBody;
+  if (ts.isBlock(body)) {
+    newBody = ts.setTextRange(f.createBlock([f.createReturnStatement(call)], /*multiLine*/ true), body);
+    // The original block, comments included, is printed inside the arrow; do not print them twice.
+    ts.setEmitFlags(newBody, ts.EmitFlags.NoComments);
+  } else {
+    newBody = call;
+  }
+  if (ts.isFunctionDeclaration(node)) {
+    return f.updateFunctionDeclaration(node, node.modifiers, node.asteriskToken, node.name, node.typeParameters,
+      node.parameters, node.type, newBody as TS.Block);
+  }
+  if (ts.isMethodDeclaration(node)) {
+    return f.updateMethodDeclaration(node, node.modifiers, node.asteriskToken, node.name, node.questionToken,
+      node.typeParameters, node.parameters, node.type, newBody as TS.Block);
+  }
+  if (ts.isFunctionExpression(node)) {
+    return f.updateFunctionExpression(node, node.modifiers, node.asteriskToken, node.name, node.typeParameters,
+      node.parameters, node.type, newBody as TS.Block);
+  }
+  return f.updateArrowFunction(node, node.modifiers, node.typeParameters, node.parameters, node.type,
+    node.equalsGreaterThanToken, newBody);
+}
+
+function isPrologue(ts: typeof TS, statement: TS.Statement): boolean {
+  return ts.isExpressionStatement(statement) && ts.isStringLiteral(statement.expression);
+}

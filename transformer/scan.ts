@@ -1,0 +1,388 @@
+/**
+ * The scanner: finds every function a `@cache` tag applies to, computes its stable id and key
+ * parts, and collects the problems. It is shared by the transformer and the CLI so that both always
+ * agree on ids and keys. It takes the TypeScript module as an argument (the user's `typescript`
+ * under tspc, ts-morph's bundled copy in the CLI) and never mixes nodes of two copies.
+ */
+import type * as TS from "typescript";
+import { problem, type Problem } from "./diagnostics";
+import { findCacheTags, isJSDocComment, type CacheTag } from "./tags";
+import { checkTypes, isPromiseLike } from "./checks";
+
+export type CachedFunctionNode = TS.FunctionDeclaration | TS.MethodDeclaration | TS.ArrowFunction | TS.FunctionExpression;
+
+/** A key part resolved against the function: a parameter, names bound by a destructured parameter, or a field of `this`. */
+export type ResolvedKeyPart =
+  | { readonly kind: "param"; readonly name: string; readonly declaration: TS.ParameterDeclaration | TS.BindingElement }
+  | { readonly kind: "pattern"; readonly names: readonly string[]; readonly declaration: TS.ParameterDeclaration }
+  | { readonly kind: "this"; readonly name: string };
+
+/** One cached function as the transformer and the CLI see it. */
+export interface CachedFunction {
+  /** The key's stable id: `name=` or `<module path>#<qualified name>`. */
+  readonly id: string;
+  /** `getEmail`, `DB.get`, `api.users.get`, `default`. */
+  readonly qualifiedName: string;
+  readonly node: CachedFunctionNode;
+  readonly tag: CacheTag;
+  readonly keyParts: readonly ResolvedKeyPart[];
+  readonly isAsync: boolean;
+  readonly isStatic: boolean;
+  /** The class or object literal whose method this is, if any. */
+  readonly owner?: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression;
+  /** 1-based line of the function, for listings. */
+  readonly line: number;
+}
+
+export interface ScanOptions {
+  /** Folder that module paths in ids are relative to (the tsconfig's folder). */
+  readonly rootDir: string;
+  /** When given, types are checked (async-ness of non-async functions, uncacheable types, fields). */
+  readonly checker?: TS.TypeChecker;
+}
+
+export interface ScanResult {
+  readonly functions: CachedFunction[];
+  readonly problems: Problem[];
+}
+
+/** Quick test used to skip files: no `@cache` text, nothing to do. */
+export function mayHaveCacheTags(text: string): boolean {
+  return text.includes("@cache");
+}
+
+/** Module part of an id: the file's path relative to `rootDir`, with `/` separators and no extension. */
+export function modulePath(rootDir: string, fileName: string): string {
+  const norm = (p: string) => p.replace(/\\/g, "/").replace(/\/+$/, "");
+  const root = norm(rootDir);
+  let file = norm(fileName);
+  if (file.startsWith(root + "/")) file = file.slice(root.length + 1);
+  else file = relative(root, file);
+  return file.replace(/\.d\.[cm]?ts$/, "").replace(/\.[cm]?[jt]sx?$/, "");
+}
+
+function relative(from: string, to: string): string {
+  const a = from.split("/").filter(Boolean);
+  const b = to.split("/").filter(Boolean);
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return [...a.slice(i).map(() => ".."), ...b.slice(i)].join("/");
+}
+
+/** The id of a cached function: `name=` when given, else module path plus qualified name. */
+export function functionId(rootDir: string, fileName: string, qualifiedName: string, name?: string): string {
+  return name ?? `${modulePath(rootDir, fileName)}#${qualifiedName}`;
+}
+
+/** Scan one source file. Never throws for user code: problems are returned. */
+export function scanSourceFile(ts: typeof TS, sf: TS.SourceFile, options: ScanOptions): ScanResult {
+  const functions: CachedFunction[] = [];
+  const problems: Problem[] = [];
+  if (!mayHaveCacheTags(sf.text)) return { functions, problems };
+  const tagged = new Map<TS.Node, CacheTag[]>();
+  const seen = new Set<number>();
+  const seenComments = new Set<number>();
+  const visit = (node: TS.Node): void => {
+    if (node.kind !== ts.SyntaxKind.SourceFile && !seen.has(node.pos)) {
+      seen.add(node.pos);
+      // A comment on the same line as the previous token counts as "trailing" for TypeScript
+      // (`map(/** @cache */ async () => ...)`): look at both, so no tag goes unseen.
+      const ranges = [...ts.getTrailingCommentRanges(sf.text, node.pos) ?? [], ...ts.getLeadingCommentRanges(sf.text, node.pos) ?? []];
+      for (const range of ranges) {
+        if (seenComments.has(range.pos)) continue;
+        seenComments.add(range.pos);
+        const text = sf.text.slice(range.pos, range.end);
+        if (!isJSDocComment(text) || !mayHaveCacheTags(text)) continue;
+        const found = findCacheTags(text, range.pos);
+        problems.push(...found.problems);
+        if (found.tags.length === 0) continue;
+        const owner = resolveOwner(ts, node);
+        tagged.set(owner, [...(tagged.get(owner) ?? []), ...found.tags]);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  for (const [owner, tags] of tagged) {
+    if (tags.length > 1) problems.push(problem("multipleTags", tags[1].start, 6));
+    try {
+      const fn = analyse(ts, sf, owner, tags[0], options, problems);
+      if (fn) functions.push(fn);
+    } catch (error) {
+      // A crash on one function must not take the build down: report it, leave it uncached.
+      problems.push(problem("internal", tags[0].start, 6, error instanceof Error ? error.message : String(error)));
+    }
+  }
+  return { functions, problems };
+}
+
+/** A comment after decorators leads a modifier or the name: the declaration is the owner. */
+function resolveOwner(ts: typeof TS, node: TS.Node): TS.Node {
+  const parent = node.parent;
+  if (parent && (ts.isModifier(node) || ts.isDecorator(node) || (parent as { name?: TS.Node }).name === node)) {
+    if (ts.isMethodDeclaration(parent) || ts.isFunctionDeclaration(parent) || ts.isPropertyDeclaration(parent) ||
+        ts.isGetAccessorDeclaration(parent) || ts.isSetAccessorDeclaration(parent) || ts.isConstructorDeclaration(parent)) {
+      return parent;
+    }
+  }
+  return node;
+}
+
+function unwrapFunction(ts: typeof TS, expr: TS.Expression | undefined): TS.ArrowFunction | TS.FunctionExpression | undefined {
+  while (expr && (ts.isParenthesizedExpression(expr) || ts.isSatisfiesExpression(expr) || ts.isAsExpression(expr))) {
+    expr = expr.expression;
+  }
+  return expr && (ts.isArrowFunction(expr) || ts.isFunctionExpression(expr)) ? expr : undefined;
+}
+
+function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag, options: ScanOptions,
+                 problems: Problem[]): CachedFunction | undefined {
+  const at = (node: TS.Node) => [node.getStart(sf), Math.max(1, node.getEnd() - node.getStart(sf))] as const;
+  const displayName = (node: TS.Node) => ((node as { name?: TS.Node }).name?.getText(sf) ?? "default");
+  let fn: CachedFunctionNode | undefined;
+  let declaration: TS.Node = owner;
+  if (ts.isFunctionDeclaration(owner) || ts.isMethodDeclaration(owner)) {
+    fn = owner;
+  } else if (ts.isConstructorDeclaration(owner)) {
+    problems.push(problem("constructor", ...at(owner.getChildAt(0, sf))));
+    return undefined;
+  } else if (ts.isGetAccessorDeclaration(owner) || ts.isSetAccessorDeclaration(owner)) {
+    problems.push(problem("accessor", ...at(owner.name), displayName(owner)));
+    return undefined;
+  } else if (ts.isMethodSignature(owner)) {
+    problems.push(problem("noBody", ...at(owner.name), displayName(owner)));
+    return undefined;
+  } else if (ts.isVariableStatement(owner)) {
+    const decls = owner.declarationList.declarations;
+    const fns = decls.filter((d) => unwrapFunction(ts, d.initializer));
+    if (fns.length === 0) {
+      problems.push(problem("unsupportedPlace", tag.start, 6));
+      return undefined;
+    }
+    if (decls.length > 1) {
+      problems.push(problem("multipleDeclarations", ...at(owner.declarationList)));
+      return undefined;
+    }
+    declaration = decls[0];
+    fn = unwrapFunction(ts, decls[0].initializer);
+  } else if (ts.isPropertyDeclaration(owner) || ts.isPropertyAssignment(owner)) {
+    fn = unwrapFunction(ts, owner.initializer);
+  }
+  if (!fn) {
+    problems.push(problem("unsupportedPlace", tag.start, 6));
+    return undefined;
+  }
+  const nameNode = (declaration as { name?: TS.Node }).name;
+  const place = qualify(ts, sf, declaration);
+  const shortName = nameNode ? nameNode.getText(sf) : "default";
+  const reportAt = at(nameNode ?? fn);
+  if (!place) {
+    problems.push(problem("nested", ...reportAt, shortName));
+    return undefined;
+  }
+  const qualifiedName = place.path;
+  if (fn.asteriskToken) {
+    problems.push(problem("generator", ...reportAt, qualifiedName));
+    return undefined;
+  }
+  if (!fn.body) {
+    const overloaded = ts.isFunctionDeclaration(fn) || ts.isMethodDeclaration(fn) ? hasImplementation(ts, sf, fn) : false;
+    problems.push(problem(overloaded ? "overloadSignature" : "noBody", ...reportAt, qualifiedName));
+    return undefined;
+  }
+  const isAsync = !!ts.getModifiers(fn)?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword);
+  if (!isAsync && !returnsPromise(ts, fn, options.checker, sf)) {
+    problems.push(problem("notAsync", ...reportAt, qualifiedName));
+    return undefined;
+  }
+  const isStatic = !!ts.getModifiers(declaration as TS.HasModifiers)?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
+  const keyParts = resolveKeyParts(ts, sf, fn, tag, place.owner, isStatic, options.checker, qualifiedName, problems);
+  if (!keyParts) return undefined;
+  if (!tag.key && place.owner && readsThis(ts, fn)) {
+    problems.push(problem("readsThis", ...reportAt, qualifiedName));
+  }
+  const result: CachedFunction = {
+    id: functionId(options.rootDir, sf.fileName, qualifiedName, tag.name),
+    qualifiedName, node: fn, tag, keyParts, isAsync, isStatic, owner: place.owner,
+    line: sf.getLineAndCharacterOfPosition(fn.getStart(sf)).line + 1,
+  };
+  if (options.checker) problems.push(...checkTypes(ts, sf, result, options.checker, reportAt));
+  return result;
+}
+
+/**
+ * The dotted path of a declaration from module level (`DB.get`, `api.users.get`, `NS.f`), or
+ * undefined when it sits inside a function or block, where captured variables would escape the key.
+ */
+function qualify(ts: typeof TS, sf: TS.SourceFile, decl: TS.Node):
+    { path: string; owner?: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression } | undefined {
+  const nameOf = (n: TS.Node) => {
+    const name = (n as { name?: TS.Node }).name;
+    if (!name) return "default";
+    return ts.isIdentifier(name) || ts.isPrivateIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name)
+      ? name.text : name.getText(sf);
+  };
+  const segments = [nameOf(decl)];
+  let owner: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression | undefined;
+  let node: TS.Node = decl;
+  for (;;) {
+    const parent = node.parent;
+    if (ts.isVariableDeclaration(node)) {
+      const statement = node.parent.parent;
+      if (!ts.isVariableStatement(statement)) return undefined;
+      node = statement;
+      continue;
+    }
+    if (ts.isSourceFile(parent)) break;
+    if (ts.isModuleBlock(parent) || ts.isModuleDeclaration(parent)) {
+      const module = ts.isModuleBlock(parent) ? parent.parent : parent;
+      segments.unshift(module.name.getText(sf));
+      node = module;
+      continue;
+    }
+    if (ts.isClassDeclaration(parent) || ts.isClassExpression(parent) || ts.isObjectLiteralExpression(parent)) {
+      owner ??= parent;
+      if (ts.isClassDeclaration(parent)) {
+        segments.unshift(nameOf(parent));
+        node = parent;
+        continue;
+      }
+      const holder = parent.parent;
+      if (ts.isVariableDeclaration(holder) && ts.isIdentifier(holder.name)) {
+        segments.unshift(holder.name.text);
+        node = holder;
+        continue;
+      }
+      if (ts.isPropertyAssignment(holder) && ts.isObjectLiteralExpression(holder.parent)) {
+        segments.unshift(nameOf(holder));
+        // The next round sees the outer object literal as this node's parent.
+        node = holder;
+        continue;
+      }
+      return undefined;
+    }
+    return undefined;
+  }
+  return { path: segments.join("."), owner };
+}
+
+function hasImplementation(ts: typeof TS, sf: TS.SourceFile, fn: TS.FunctionDeclaration | TS.MethodDeclaration): boolean {
+  const siblings: readonly TS.Node[] = ts.isFunctionDeclaration(fn)
+    ? (fn.parent as TS.SourceFile | TS.ModuleBlock).statements ?? []
+    : (fn.parent as TS.ClassLikeDeclaration).members ?? [];
+  const name = fn.name?.getText(sf);
+  return siblings.some((s) => s !== fn && s.kind === fn.kind && (s as typeof fn).body &&
+    (s as typeof fn).name?.getText(sf) === name);
+}
+
+function returnsPromise(ts: typeof TS, fn: CachedFunctionNode, checker: TS.TypeChecker | undefined, sf: TS.SourceFile): boolean {
+  if (checker) {
+    const signature = checker.getSignatureFromDeclaration(fn);
+    if (signature) {
+      const type = checker.getReturnTypeOfSignature(signature);
+      return isPromiseLike(checker, type);
+    }
+  }
+  // Without types, trust an explicit Promise annotation.
+  return !!fn.type && /^Promise\s*</.test(fn.type.getText(sf));
+}
+
+function resolveKeyParts(ts: typeof TS, sf: TS.SourceFile, fn: CachedFunctionNode, tag: CacheTag,
+                         owner: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression | undefined, isStatic: boolean,
+                         checker: TS.TypeChecker | undefined, qualifiedName: string, problems: Problem[]): ResolvedKeyPart[] | undefined {
+  const params = fn.parameters.filter((p) => !(ts.isIdentifier(p.name) && p.name.text === "this"));
+  if (!tag.key) {
+    return params.map((p) => ts.isIdentifier(p.name)
+      ? { kind: "param", name: p.name.text, declaration: p }
+      : { kind: "pattern", names: boundNames(ts, p.name), declaration: p });
+  }
+  const span = tag.keySpan ?? { start: tag.start, length: 6 };
+  const parts: ResolvedKeyPart[] = [];
+  let ok = true;
+  for (const part of tag.key) {
+    if (part.kind === "this") {
+      if (!owner) {
+        problems.push(problem("keyThisOutsideMethod", span.start, span.length, `this.${part.name}`));
+        ok = false;
+      } else if (!hasField(ts, sf, owner, part.name, isStatic, checker)) {
+        const ownerName = owner && "name" in owner && owner.name ? owner.name.getText(sf) : "this";
+        problems.push(problem("keyNoField", span.start, span.length, part.name, ownerName));
+        ok = false;
+      } else {
+        parts.push({ kind: "this", name: part.name });
+      }
+      continue;
+    }
+    const declaration = findBinding(ts, params, part.name);
+    if (!declaration) {
+      const names = params.flatMap((p) => ts.isIdentifier(p.name) ? [p.name.text] : boundNames(ts, p.name));
+      problems.push(problem("keyNoParameter", span.start, span.length, part.name, qualifiedName, names.join(", ") || "none"));
+      ok = false;
+    } else {
+      parts.push({ kind: "param", name: part.name, declaration });
+    }
+  }
+  return ok ? parts : undefined;
+}
+
+function boundNames(ts: typeof TS, name: TS.BindingName): string[] {
+  if (ts.isIdentifier(name)) return [name.text];
+  return name.elements.flatMap((e) => ts.isOmittedExpression(e) ? [] : boundNames(ts, e.name));
+}
+
+function findBinding(ts: typeof TS, params: readonly TS.ParameterDeclaration[], name: string):
+    TS.ParameterDeclaration | TS.BindingElement | undefined {
+  for (const p of params) {
+    if (ts.isIdentifier(p.name)) {
+      if (p.name.text === name) return p;
+      continue;
+    }
+    const search = (pattern: TS.BindingPattern): TS.BindingElement | undefined => {
+      for (const e of pattern.elements) {
+        if (ts.isOmittedExpression(e)) continue;
+        if (ts.isIdentifier(e.name) && e.name.text === name) return e;
+        if (!ts.isIdentifier(e.name)) {
+          const found = search(e.name);
+          if (found) return found;
+        }
+      }
+      return undefined;
+    };
+    const found = search(p.name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function hasField(ts: typeof TS, sf: TS.SourceFile, owner: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression,
+                  field: string, isStatic: boolean, checker: TS.TypeChecker | undefined): boolean {
+  if (checker) {
+    let type: TS.Type | undefined;
+    if (ts.isObjectLiteralExpression(owner)) type = checker.getTypeAtLocation(owner);
+    else {
+      const symbol = owner.name ? checker.getSymbolAtLocation(owner.name) : checker.getTypeAtLocation(owner).getSymbol();
+      if (symbol) type = isStatic ? checker.getTypeOfSymbolAtLocation(symbol, owner) : checker.getDeclaredTypeOfSymbol(symbol);
+    }
+    if (type) return !!checker.getPropertyOfType(type, field);
+  }
+  // Syntax only: own members and constructor parameter properties; an inherited field cannot be seen.
+  if (!ts.isObjectLiteralExpression(owner) && owner.heritageClauses?.length) return true;
+  const members: readonly TS.Node[] = ts.isObjectLiteralExpression(owner) ? owner.properties : owner.members;
+  return members.some((m) => {
+    const name = (m as { name?: TS.Node }).name;
+    if (name && name.getText(sf) === field) return true;
+    return ts.isConstructorDeclaration(m) && m.parameters.some((p) =>
+      ts.getModifiers(p)?.length && ts.isIdentifier(p.name) && p.name.text === field);
+  });
+}
+
+/** Does the body read `this` or `super` (not counting nested functions and classes with their own `this`)? */
+function readsThis(ts: typeof TS, fn: CachedFunctionNode): boolean {
+  const walk = (node: TS.Node): boolean => {
+    if (node.kind === ts.SyntaxKind.ThisKeyword || node.kind === ts.SyntaxKind.SuperKeyword) return true;
+    if (ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node) || ts.isClassLike(node) ||
+        ts.isMethodDeclaration(node) || ts.isAccessor(node)) return false;
+    return !!ts.forEachChild(node, walk);
+  };
+  return !!fn.body && walk(fn.body);
+}

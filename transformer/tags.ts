@@ -1,0 +1,176 @@
+/**
+ * The `@cache` tag grammar, read straight from a JSDoc comment's text. Reading the text ourselves
+ * (instead of TypeScript's JSDoc nodes) gives the same answer whether or not the compiler parsed
+ * JSDoc, so tspc, a per-file transpile and the CLI all agree.
+ *
+ * ```
+ * @cache [ttl=90|5m|1h30m] [key=param,this.field,...] [name=dotted.ident] [- free text]
+ * ```
+ */
+import { problem, type Problem } from "./diagnostics";
+
+/** One part of a cache key: a parameter (by name) or a field of `this`. */
+export type KeyPart = { readonly kind: "param"; readonly name: string } | { readonly kind: "this"; readonly name: string };
+
+/** The options of one `@cache` tag. Offsets let later checks point at the offending text. */
+export interface CacheTag {
+  /** Offset of the `@cache` text and the tag's end, in the file. */
+  readonly start: number;
+  readonly end: number;
+  readonly ttl?: number;
+  readonly key?: readonly KeyPart[];
+  /** Offset and length of the key option's value, for diagnostics about its parts. */
+  readonly keySpan?: { readonly start: number; readonly length: number };
+  readonly name?: string;
+}
+
+const TAG_LINE = /^(\s*\*?\s*)@([A-Za-z_][\w-]*)/;
+
+/** Is this comment a JSDoc block (`/** ... *\/`, not `/**\/`)? */
+export function isJSDocComment(text: string): boolean {
+  return text.startsWith("/**") && !text.startsWith("/**/") && text.endsWith("*/");
+}
+
+/**
+ * Find the `@cache` tags of a JSDoc comment. `commentStart` is the comment's offset in the file.
+ * Like TypeScript, a tag starts a line (after the leading `*`); `@cached` or `{@cache}` are not tags.
+ */
+export function findCacheTags(comment: string, commentStart: number): { tags: CacheTag[]; problems: Problem[] } {
+  const tags: CacheTag[] = [];
+  const problems: Problem[] = [];
+  const body = comment.slice(3, comment.length - 2);
+  let offset = commentStart + 3;
+  let current: { start: number; tokens: Token[] } | undefined;
+  const finish = (end: number) => {
+    if (current) tags.push(parseOptions(current.start, end, current.tokens, problems));
+    current = undefined;
+  };
+  for (const line of body.split("\n")) {
+    const m = TAG_LINE.exec(line);
+    if (m) {
+      finish(offset);
+      if (m[2] === "cache") {
+        const textStart = m[0].length;
+        current = { start: offset + m[1].length, tokens: [] };
+        tokenize(line.slice(textStart), offset + textStart, current.tokens);
+      }
+    } else if (current) {
+      tokenize(line.replace(/^\s*\*/, (s) => " ".repeat(s.length)), offset, current.tokens);
+    }
+    offset += line.length + 1;
+  }
+  finish(commentStart + comment.length - 2);
+  return { tags, problems };
+}
+
+interface Token {
+  readonly text: string;
+  readonly start: number;
+}
+
+function tokenize(text: string, start: number, out: Token[]): void {
+  const re = /\S+/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text))) {
+    const prev = out[out.length - 1];
+    // `key=a, b` is one option: join a token to one that ends with a comma.
+    if (prev && prev.text.endsWith(",") && !prev.text.startsWith("-")) {
+      out[out.length - 1] = { text: prev.text + m[0], start: prev.start };
+    } else {
+      out.push({ text: m[0], start: start + m.index });
+    }
+  }
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+const KNOWN = ["ttl", "key", "name"] as const;
+
+function parseOptions(start: number, end: number, tokens: Token[], problems: Problem[]): CacheTag {
+  const tag: { -readonly [K in keyof CacheTag]: CacheTag[K] } = { start, end };
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    // A dash starts free text: `@cache ttl=5m - emails change rarely`.
+    if (/^[-\u2013\u2014]+$/.test(token.text)) break;
+    const eq = token.text.indexOf("=");
+    const option = eq < 0 ? token.text : token.text.slice(0, eq);
+    const value = eq < 0 ? undefined : token.text.slice(eq + 1);
+    const valueStart = token.start + eq + 1;
+    if (!(KNOWN as readonly string[]).includes(option)) {
+      problems.push(problem("unknownOption", token.start, token.text.length, option, suggest(option)));
+      continue;
+    }
+    if (seen.has(option)) {
+      problems.push(problem("duplicateOption", token.start, token.text.length, option));
+      continue;
+    }
+    seen.add(option);
+    if (value === undefined || value === "") {
+      problems.push(problem("missingValue", token.start, token.text.length, option));
+      continue;
+    }
+    if (option === "ttl") {
+      const ttl = parseTtl(value);
+      if (ttl === undefined) problems.push(problem("badTtl", valueStart, value.length, value));
+      else tag.ttl = ttl;
+    } else if (option === "key") {
+      const parts = parseKey(value);
+      if (!parts) problems.push(problem("badKey", valueStart, value.length, value));
+      else {
+        tag.key = parts;
+        tag.keySpan = { start: valueStart, length: value.length };
+      }
+    } else if (option === "name") {
+      if (value.split(".").every((s) => IDENT.test(s))) tag.name = value;
+      else problems.push(problem("badName", valueStart, value.length, value));
+    }
+  }
+  return tag;
+}
+
+const UNITS: Record<string, number> = { d: 86_400, h: 3_600, m: 60, s: 1 };
+const MAX_TTL = 10 * 365 * 86_400;
+
+/** Parse `90`, `90s`, `5m`, `2h`, `1d`, `1h30m` into seconds; undefined when malformed. */
+export function parseTtl(text: string): number | undefined {
+  if (/^\d+$/.test(text)) return check(Number(text));
+  const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  if (!m || text === "") return undefined;
+  let seconds = 0;
+  ["d", "h", "m", "s"].forEach((unit, i) => {
+    if (m[i + 1] !== undefined) seconds += Number(m[i + 1]) * UNITS[unit];
+  });
+  return check(seconds);
+  function check(n: number) {
+    return Number.isSafeInteger(n) && n <= MAX_TTL ? n : undefined;
+  }
+}
+
+function parseKey(text: string): KeyPart[] | undefined {
+  const parts: KeyPart[] = [];
+  for (const raw of text.split(",")) {
+    const s = raw.trim();
+    if (IDENT.test(s) && s !== "this") parts.push({ kind: "param", name: s });
+    else if (/^this\.[A-Za-z_$][\w$]*$/.test(s)) parts.push({ kind: "this", name: s.slice(5) });
+    else return undefined;
+  }
+  return parts;
+}
+
+function suggest(option: string): string {
+  const close = KNOWN.find((k) => distance(k, option.toLowerCase()) <= 2);
+  return close ? ` Did you mean '${close}'?` : ` Known options: ${KNOWN.join(", ")}.`;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.length];
+}
