@@ -1,0 +1,145 @@
+/**
+ * The cached call that transformed code makes: build the key, ask the backend, on a miss run the
+ * original function once per key per process (concurrent callers share its promise), store the
+ * result, return it. Every cache failure falls back to the original function: the cache can make a
+ * call faster, never make it fail.
+ */
+import { CacheError } from "./config";
+import { buildKey, KeyEncodeError } from "./keys";
+import { backendError, events, report, state } from "./state";
+import { byteLength, decodeStored, encodeStored } from "./values";
+
+/** What the transformer emits for each cached function (`defineCached({ v: 1, id, ttl })`). */
+export interface CachedFunctionSpec {
+  /** Spec format version. */
+  readonly v: 1;
+  /** Stable id: `name=` from the tag, or `<module path>#<qualified name>`. */
+  readonly id: string;
+  /** Seconds; absent means the configured `defaultTtl`. */
+  readonly ttl?: number;
+}
+
+/** A registered cached function with its counters. */
+export interface CachedFunction extends CachedFunctionSpec {
+  hits: number;
+  misses: number;
+  errors: number;
+}
+
+const registry = new Map<string, CachedFunction>();
+const inflight = new Map<string, Promise<unknown>>();
+
+/**
+ * Register a cached function. Called once per function at module load by transformed code; also
+ * usable by hand where the transformer cannot run.
+ *
+ * @example
+ * ```ts
+ * const spec = defineCached({ v: 1, id: "users#byId", ttl: 60 });
+ * const byId = (id: string) => cachedCall(spec, [id], () => db.users.find(id));
+ * ```
+ */
+export function defineCached(spec: CachedFunctionSpec): CachedFunction {
+  if (spec === null || typeof spec !== "object" || spec.v !== 1 || typeof spec.id !== "string" || spec.id === "") {
+    throw new TypeError(`tscaching: unsupported cached-function spec ${JSON.stringify(spec)}; ` +
+      "the code was compiled by a newer tscaching transformer than the runtime it runs with");
+  }
+  if (spec.ttl !== undefined && (!Number.isInteger(spec.ttl) || spec.ttl < 0)) {
+    throw new TypeError(`tscaching: spec "${spec.id}": ttl must be a non-negative integer`);
+  }
+  const existing = registry.get(spec.id);
+  if (existing) return existing;
+  const fn: CachedFunction = { v: 1, id: spec.id, ttl: spec.ttl, hits: 0, misses: 0, errors: 0 };
+  registry.set(spec.id, fn);
+  return fn;
+}
+
+/** Every cached function registered in this process so far. */
+export function cachedFunctions(): readonly CachedFunction[] {
+  return [...registry.values()];
+}
+
+/**
+ * Run `fn` through the cache under the key of `spec` and `args`. Always async. Never rejects
+ * because of the cache; rejects only when `fn` does (rejections are not cached).
+ */
+export function cachedCall<T>(spec: CachedFunctionSpec, args: readonly unknown[], fn: () => T | PromiseLike<T>): Promise<T> {
+  const { options } = state();
+  if (!options.enabled) return invoke(fn);
+  const fnSpec = (spec as CachedFunction).hits !== undefined ? spec as CachedFunction : defineCached(spec);
+  let key: string;
+  try {
+    key = buildKey(options.namespace, spec.id, args);
+  } catch (error) {
+    fnSpec.errors++;
+    const path = error instanceof KeyEncodeError ? ` at ${error.path}` : "";
+    report(new CacheError("EKEY", `tscaching: "${spec.id}" called with an argument that cannot form a key${path}; ran uncached`,
+      { id: spec.id, cause: error }));
+    return invoke(fn);
+  }
+  const pending = inflight.get(key);
+  if (pending) return pending as Promise<T>;
+  const call = lookup(fnSpec, key, fn);
+  inflight.set(key, call);
+  // Clean up without creating an unhandled rejection of our own: the caller handles `call`'s.
+  call.then(() => inflight.delete(key), () => inflight.delete(key));
+  return call;
+}
+
+async function invoke<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  return fn();
+}
+
+async function lookup<T>(spec: CachedFunction, key: string, fn: () => T | PromiseLike<T>): Promise<T> {
+  const { backend, options } = state();
+  let raw: Buffer | string | undefined;
+  try {
+    raw = await backend.get(key);
+  } catch (error) {
+    // The server is down or slow: answer from the original function, do not try to store.
+    spec.errors++;
+    report(backendError(error, { id: spec.id, key }));
+    return fn();
+  }
+  if (raw !== undefined) {
+    const decoded = decodeStored(raw);
+    if (decoded) {
+      spec.hits++;
+      if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
+      return decoded.value as T;
+    }
+    spec.errors++;
+    report(new CacheError("EDECODE", `tscaching: unreadable entry for "${spec.id}" treated as a miss and overwritten`,
+      { id: spec.id, key }));
+  }
+  spec.misses++;
+  if (events.listenerCount("miss") > 0) events.emit("miss", { id: spec.id, key });
+  const value = await fn();
+  await store(spec, key, value, spec.ttl ?? options.defaultTtl);
+  return value;
+}
+
+async function store(spec: CachedFunction, key: string, value: unknown, ttl: number): Promise<void> {
+  const { backend } = state();
+  let encoded: string;
+  try {
+    encoded = encodeStored(value);
+  } catch (error) {
+    spec.errors++;
+    report(new CacheError("EENCODE", `tscaching: the result of "${spec.id}" cannot be cached (${(error as Error).message}); returned uncached`,
+      { id: spec.id, key, cause: error }));
+    return;
+  }
+  if (encoded.length > backend.maxValueSize / 3 && byteLength(encoded) > backend.maxValueSize) {
+    spec.errors++;
+    report(new CacheError("E2BIG", `tscaching: the result of "${spec.id}" is ${byteLength(encoded)} bytes, over the ` +
+      `${backend.maxValueSize}-byte item limit; returned uncached`, { id: spec.id, key }));
+    return;
+  }
+  try {
+    await backend.set(key, encoded, ttl);
+  } catch (error) {
+    spec.errors++;
+    report(backendError(error, { id: spec.id, key }));
+  }
+}

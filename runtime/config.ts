@@ -1,0 +1,159 @@
+/**
+ * Runtime options: validated up front (a mistake is a `TypeError` that names the option, thrown by
+ * `configure()`), with the environment as the fallback so that a deployment can point an unchanged
+ * build at its memcached servers.
+ */
+
+/** A cache failure reported to `onError` / the `error` event. The caller never sees it. */
+export class CacheError extends Error {
+  /**
+   * - `ESERVER`: the backend failed (connection refused, reset, protocol error).
+   * - `ETIMEDOUT`: the backend did not answer within `timeout`.
+   * - `EKEY`: an argument cannot form a key (a function, a cycle); the call ran uncached.
+   * - `EENCODE`: a result cannot be stored (a function inside it, a cycle); it was returned uncached.
+   * - `EDECODE`: a stored entry is not readable (foreign, truncated, older format); treated as a miss.
+   * - `E2BIG`: a result is larger than the server's item size; it was returned uncached.
+   */
+  readonly code: "ESERVER" | "ETIMEDOUT" | "EKEY" | "EENCODE" | "EDECODE" | "E2BIG";
+  /** The cached function's id, when the error happened in a cached call. */
+  readonly id?: string;
+  /** The memcached key involved, when there is one. */
+  readonly key?: string;
+
+  constructor(code: CacheError["code"], message: string, details: { id?: string; key?: string; cause?: unknown } = {}) {
+    super(message, { cause: details.cause });
+    this.name = "CacheError";
+    this.code = code;
+    this.id = details.id;
+    this.key = details.key;
+  }
+}
+
+/** A memcached server address. */
+export interface ServerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Options of {@link configure}. Every option has an environment fallback where it makes sense. */
+export interface CacheOptions {
+  /**
+   * Memcached servers: `"host:port,host:port"`, an array of such strings or of `{ host, port }`.
+   * None (the default) selects the in-memory backend.
+   * @default process.env.TSCACHING_SERVERS
+   * @example configure({ servers: "cache1:11211,cache2:11211" })
+   */
+  servers?: string | ReadonlyArray<string | ServerAddress>;
+  /**
+   * Prefix of every key, so that applications sharing a server stay apart.
+   * @default process.env.TSCACHING_NAMESPACE ?? "tscaching"
+   */
+  namespace?: string;
+  /** Seconds an entry lives when its tag gives no ttl; 0 means no expiry. @default 300 */
+  defaultTtl?: number;
+  /** Milliseconds one memcached operation may take before the call goes to the original function. @default 250 */
+  timeout?: number;
+  /** Milliseconds to wait for a connection to a server. @default 1000 */
+  connectTimeout?: number;
+  /** Largest encoded value stored, in bytes; larger results are returned uncached. @default 1 MiB - 1 KiB */
+  maxValueSize?: number;
+  /** SASL credentials passed to memcached. @default process.env.TSCACHING_USERNAME / TSCACHING_PASSWORD */
+  username?: string;
+  password?: string;
+  /** Bounds of the in-memory backend. @default { maxEntries: 10000, maxBytes: 64 MiB } */
+  memory?: { maxEntries?: number; maxBytes?: number };
+  /** `false` turns caching off: every call runs the original function. @default TSCACHING_DISABLED unset */
+  enabled?: boolean;
+  /** Called with every cache failure (the call itself still answers). */
+  onError?: (error: CacheError) => void;
+}
+
+/** Options after validation and defaults. */
+export interface ResolvedOptions {
+  readonly servers: readonly ServerAddress[];
+  readonly namespace: string;
+  readonly defaultTtl: number;
+  readonly timeout: number;
+  readonly connectTimeout: number;
+  readonly maxValueSize: number;
+  readonly username?: string;
+  readonly password?: string;
+  readonly memory: { readonly maxEntries: number; readonly maxBytes: number };
+  readonly enabled: boolean;
+  readonly onError?: (error: CacheError) => void;
+}
+
+const NAMESPACE = /^[A-Za-z0-9_.$/@+-]{1,60}$/;
+
+function fail(option: string, expected: string, got: unknown): never {
+  throw new TypeError(`tscaching: option "${option}" must be ${expected}; got ${JSON.stringify(got) ?? String(got)}`);
+}
+
+function integer(option: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+    fail(option, `an integer between ${min} and ${max}`, value);
+  }
+  return n;
+}
+
+/** Parse `host:port` lists; `[::1]:11211` for IPv6. */
+export function parseServers(option: string, value: CacheOptions["servers"]): ServerAddress[] {
+  if (value === undefined || value === "") return [];
+  const list = typeof value === "string" ? value.split(",").map((s) => s.trim()).filter(Boolean) : value;
+  if (!Array.isArray(list)) fail(option, 'a "host:port,host:port" string or an array', value);
+  return list.map((entry) => {
+    if (typeof entry === "object" && entry !== null) {
+      const { host, port } = entry as ServerAddress;
+      if (typeof host !== "string" || host === "") fail(option, "servers with a host", entry);
+      return { host, port: integer(option, port, 1, 65535) };
+    }
+    const m = typeof entry === "string" ? /^(?:\[([^\]]+)\]|([^:\s]+))(?::(\d+))?$/.exec(entry) : null;
+    if (!m) fail(option, 'entries like "host:port"', entry);
+    return { host: m[1] ?? m[2], port: m[3] ? integer(option, m[3], 1, 65535) : 11211 };
+  });
+}
+
+/** Validate options, filling gaps from `env` and defaults. Throws `TypeError` naming the bad option. */
+export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  if (typeof options !== "object" || options === null) fail("options", "an object", options);
+  const known = ["servers", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "username",
+    "password", "memory", "enabled", "onError"];
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) throw new TypeError(`tscaching: unknown option "${name}" (known: ${known.join(", ")})`);
+  }
+  const servers = options.servers !== undefined
+    ? parseServers("servers", options.servers)
+    : parseServers("TSCACHING_SERVERS", env.TSCACHING_SERVERS);
+  const namespace = options.namespace ?? env.TSCACHING_NAMESPACE ?? "tscaching";
+  if (typeof namespace !== "string" || !NAMESPACE.test(namespace)) {
+    fail(options.namespace !== undefined ? "namespace" : "TSCACHING_NAMESPACE",
+      "1-60 characters of letters, digits and _ . $ / @ + -", namespace);
+  }
+  const pick = (name: keyof CacheOptions, envName: string, fallback: number, min: number, max?: number) =>
+    options[name] !== undefined ? integer(name, options[name], min, max)
+      : env[envName] !== undefined && env[envName] !== "" ? integer(envName, env[envName], min, max) : fallback;
+  const memory = options.memory ?? {};
+  if (typeof memory !== "object" || memory === null) fail("memory", "an object", memory);
+  if (options.onError !== undefined && typeof options.onError !== "function") fail("onError", "a function", options.onError);
+  if (options.enabled !== undefined && typeof options.enabled !== "boolean") fail("enabled", "a boolean", options.enabled);
+  for (const name of ["username", "password"] as const) {
+    if (options[name] !== undefined && typeof options[name] !== "string") fail(name, "a string", options[name]);
+  }
+  return {
+    servers,
+    namespace,
+    defaultTtl: pick("defaultTtl", "TSCACHING_DEFAULT_TTL", 300, 0, 10 * 365 * 86_400),
+    timeout: pick("timeout", "TSCACHING_TIMEOUT", 250, 1, 60_000),
+    connectTimeout: pick("connectTimeout", "TSCACHING_CONNECT_TIMEOUT", 1000, 1, 60_000),
+    maxValueSize: pick("maxValueSize", "TSCACHING_MAX_VALUE_SIZE", 1024 * 1024 - 1024, 1, 1024 * 1024 * 1024),
+    username: options.username ?? env.TSCACHING_USERNAME,
+    password: options.password ?? env.TSCACHING_PASSWORD,
+    memory: {
+      maxEntries: memory.maxEntries === undefined ? 10_000 : integer("memory.maxEntries", memory.maxEntries, 1),
+      maxBytes: memory.maxBytes === undefined ? 64 * 1024 * 1024 : integer("memory.maxBytes", memory.maxBytes, 1),
+    },
+    enabled: options.enabled ?? !["1", "true", "yes"].includes((env.TSCACHING_DISABLED ?? "").toLowerCase()),
+    onError: options.onError,
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * tscaching's runtime: what transformed code calls, and the typed cache for invalidation.
+ *
+ * @example
+ * ```ts
+ * import { cache, configure } from "tscaching";
+ * configure({ servers: process.env.TSCACHING_SERVERS, namespace: "shop" });
+ * ```
+ */
+export { cache, type CacheKey, type ValueOf } from "./cache";
+export { cachedCall, cachedFunctions, defineCached, type CachedFunction, type CachedFunctionSpec } from "./call";
+export { CacheError, type CacheOptions, type ServerAddress } from "./config";
+export { configure, type CacheEvents } from "./state";

@@ -1,0 +1,93 @@
+/**
+ * The process-wide runtime state: the resolved options, the backend, the events. Created lazily
+ * from the environment on first use, so a cached function works with no setup at all.
+ */
+import { EventEmitter } from "node:events";
+import type { Backend } from "./backends/backend";
+import { MemcachedBackend } from "./backends/memcached";
+import { MemoryBackend } from "./backends/memory";
+import { CacheError, resolveOptions, type CacheOptions, type ResolvedOptions } from "./config";
+
+export interface RuntimeState {
+  readonly options: ResolvedOptions;
+  readonly backend: Backend;
+}
+
+/** Event payloads of `cache.on(...)`. */
+export interface CacheEvents {
+  /** A cached call was answered from the cache. */
+  hit: [{ id: string; key: string }];
+  /** A cached call ran the original function. */
+  miss: [{ id: string; key: string }];
+  /** A cache failure; the call still answered. */
+  error: [CacheError];
+}
+
+export const events = new EventEmitter<CacheEvents>();
+let current: RuntimeState | undefined;
+
+function create(options: ResolvedOptions): RuntimeState {
+  const backend: Backend = options.servers.length > 0
+    ? new MemcachedBackend({
+      servers: [...options.servers], timeout: options.timeout, connectTimeout: options.connectTimeout,
+      username: options.username, password: options.password, maxValueSize: options.maxValueSize,
+    })
+    : new MemoryBackend({ ...options.memory, maxValueSize: options.maxValueSize });
+  return { options, backend };
+}
+
+/** The current state, created from the environment on first use. */
+export function state(): RuntimeState {
+  return (current ??= create(resolveOptions({})));
+}
+
+/**
+ * Configure the cache. Options left out fall back to the environment (`TSCACHING_SERVERS`,
+ * `TSCACHING_NAMESPACE`, ...) and then to defaults; with no servers the in-memory backend serves.
+ * Calling it again replaces the backend (the old one is closed). Throws `TypeError` naming a bad option.
+ *
+ * @example
+ * ```ts
+ * import { configure } from "tscaching";
+ * configure({ servers: "127.0.0.1:11211", namespace: "shop", defaultTtl: 600 });
+ * ```
+ */
+export function configure(options: CacheOptions = {}): void {
+  const next = create(resolveOptions(options));
+  const previous = current;
+  current = next;
+  previous?.backend.close().catch(() => undefined);
+}
+
+/** Close the backend's connections; the next cache use starts a fresh one from the environment. */
+export async function close(): Promise<void> {
+  const previous = current;
+  current = undefined;
+  await previous?.backend.close();
+}
+
+const warned = new Set<string>();
+
+/** Route a cache failure to `onError`, the `error` event, or (neither present) one warning per code. */
+export function report(error: CacheError): void {
+  const { onError } = state().options;
+  try {
+    if (onError) onError(error);
+    if (events.listenerCount("error") > 0) events.emit("error", error);
+    else if (!onError && !warned.has(error.code)) {
+      warned.add(error.code);
+      process.emitWarning(`${error.message} (further ${error.code} errors are not shown; pass onError to configure())`,
+        { type: "TscachingWarning", code: `TSCACHING_${error.code}` });
+    }
+  } catch {
+    // A throwing error handler must not break the cached call either.
+  }
+}
+
+/** Turn a backend rejection into a CacheError. */
+export function backendError(cause: unknown, details: { id?: string; key?: string }): CacheError {
+  const code = (cause as { code?: string })?.code === "ETIMEDOUT" ? "ETIMEDOUT"
+    : (cause as { code?: string })?.code === "E2BIG" ? "E2BIG" : "ESERVER";
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new CacheError(code, `tscaching: cache backend failed: ${message}`, { ...details, cause });
+}

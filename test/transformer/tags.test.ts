@@ -1,0 +1,61 @@
+/**
+ * The tag reader: it must find exactly the `@cache` tags TypeScript's own JSDoc parser finds, with
+ * the same text, and parse the grammar's options.
+ */
+import * as ts from "typescript";
+import { describe, expect, test } from "vitest";
+import { findCacheTags, parseTtl } from "../../transformer/tags";
+
+const comments = [
+  "/** @cache */",
+  "/** @cache ttl=5m */",
+  "/**\n * Looks up.\n * @cache ttl=5m key=a\n */",
+  "/** Not async. @cache ttl=5 */",
+  "/** {@link cache} and mail@cache.org */",
+  "/** `@cache` in backticks */",
+  "/** @cached ttl=5 */",
+  "/** @cache-like */",
+  "/**\n * @cache ttl=2h\n *   key=id, locale\n * @returns the page\n */",
+  "/**\n * @cache ttl=1\n * @cache ttl=2\n */",
+  "/** @param x the @cache thing */",
+  "/**\n@cache ttl=3\n*/",
+  "/**\t@cache\tttl=4 */",
+];
+
+describe("agrees with TypeScript's JSDoc parser", () => {
+  test.each(comments)("%j", (comment) => {
+    const sf = ts.createSourceFile("a.ts", `${comment}\nfunction f() {}\n`, ts.ScriptTarget.Latest, true);
+    const theirs = ts.getJSDocTags(sf.statements[0]).filter((t) => t.tagName.text === "cache");
+    const ours = findCacheTags(comment, 0).tags;
+    expect(ours.length).toBe(theirs.length);
+    ours.forEach((tag, i) => {
+      expect(tag.start).toBe(theirs[i].getStart(sf));
+      const text = ts.getTextOfJSDocComment(theirs[i].comment) ?? "";
+      if (text.includes("ttl=")) expect(tag.ttl).toBe(parseTtl(/ttl=(\S+)/.exec(text)![1]));
+    });
+  });
+});
+
+describe("options", () => {
+  test("ttl forms", () => {
+    expect(["90", "90s", "5m", "2h", "1d", "1h30m", "1d2h3m4s", "0"].map(parseTtl))
+      .toEqual([90, 90, 300, 7200, 86400, 5400, 93784, 0]);
+    for (const bad of ["", "5x", "30m1h", "1.5h", "-1", "m", "1hh", "h1", " 5m", "99999999999d"]) {
+      expect(parseTtl(bad), bad).toBeUndefined();
+    }
+  });
+
+  test("key, name and free text", () => {
+    const [tag] = findCacheTags("/** @cache key=this.user, id name=users.byName - anything @ here */", 0).tags;
+    expect(tag.key).toEqual([{ kind: "this", name: "user" }, { kind: "param", name: "id" }]);
+    expect(tag.name).toBe("users.byName");
+  });
+
+  test("problems point at the option", () => {
+    const comment = "/** @cache ttl=5q */";
+    const { problems } = findCacheTags(comment, 100);
+    expect(problems).toHaveLength(1);
+    expect(problems[0].code).toBe(93003);
+    expect(comment.slice(problems[0].start - 100, problems[0].start - 100 + problems[0].length)).toBe("5q");
+  });
+});
