@@ -167,6 +167,15 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
     fn = unwrapFunction(ts, decls[0].initializer);
   } else if (ts.isPropertyDeclaration(owner) || ts.isPropertyAssignment(owner)) {
     fn = unwrapFunction(ts, owner.initializer);
+  } else if (ts.isArrowFunction(owner) || ts.isFunctionExpression(owner)) {
+    // `const f = /** @cache */ async () => ...`: the tag sits on the initialiser itself.
+    let holder: TS.Node = owner.parent;
+    while (ts.isParenthesizedExpression(holder) || ts.isSatisfiesExpression(holder) || ts.isAsExpression(holder)) holder = holder.parent;
+    if ((ts.isVariableDeclaration(holder) || ts.isPropertyDeclaration(holder) || ts.isPropertyAssignment(holder)) &&
+        unwrapFunction(ts, holder.initializer) === owner) {
+      declaration = holder;
+      fn = owner;
+    }
   }
   if (!fn) {
     problems.push(problem("unsupportedPlace", tag.start, 6));

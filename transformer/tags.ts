@@ -24,7 +24,8 @@ export interface CacheTag {
   readonly name?: string;
 }
 
-const TAG_LINE = /^(\s*\*?\s*)@([A-Za-z_][\w-]*)/;
+/** A tag starts at `@name` at the start of a line or after whitespace, as TypeScript reads JSDoc. */
+const TAG = /(^|\s)@([A-Za-z_][\w-]*)/g;
 
 /** Is this comment a JSDoc block (`/** ... *\/`, not `/**\/`)? */
 export function isJSDocComment(text: string): boolean {
@@ -33,33 +34,26 @@ export function isJSDocComment(text: string): boolean {
 
 /**
  * Find the `@cache` tags of a JSDoc comment. `commentStart` is the comment's offset in the file.
- * Like TypeScript, a tag starts a line (after the leading `*`); `@cached` or `{@cache}` are not tags.
+ * Like TypeScript, a tag is `@cache` at a line start or after whitespace, and runs until the next
+ * tag; `@cached`, `{@link cache}` and `a@cache.org` are not `@cache` tags.
  */
 export function findCacheTags(comment: string, commentStart: number): { tags: CacheTag[]; problems: Problem[] } {
   const tags: CacheTag[] = [];
   const problems: Problem[] = [];
-  const body = comment.slice(3, comment.length - 2);
-  let offset = commentStart + 3;
-  let current: { start: number; tokens: Token[] } | undefined;
-  const finish = (end: number) => {
-    if (current) tags.push(parseOptions(current.start, end, current.tokens, problems));
-    current = undefined;
-  };
-  for (const line of body.split("\n")) {
-    const m = TAG_LINE.exec(line);
-    if (m) {
-      finish(offset);
-      if (m[2] === "cache") {
-        const textStart = m[0].length;
-        current = { start: offset + m[1].length, tokens: [] };
-        tokenize(line.slice(textStart), offset + textStart, current.tokens);
-      }
-    } else if (current) {
-      tokenize(line.replace(/^\s*\*/, (s) => " ".repeat(s.length)), offset, current.tokens);
-    }
-    offset += line.length + 1;
+  // The comment's lines without `/**`, `*/` and leading `*`, blanked in place so offsets hold.
+  const body = " ".repeat(3) + comment.slice(3, comment.length - 2).replace(/(^|\n)(\s*)\*/g, (m, nl, ws) => `${nl}${ws} `);
+  const starts: Array<{ name: string; at: number; textStart: number }> = [];
+  for (const m of body.matchAll(TAG)) {
+    const at = m.index! + m[1].length;
+    starts.push({ name: m[2], at, textStart: at + 1 + m[2].length });
   }
-  finish(commentStart + comment.length - 2);
+  starts.forEach((tag, i) => {
+    if (tag.name !== "cache") return;
+    const end = i + 1 < starts.length ? starts[i + 1].at : body.length;
+    const tokens: Token[] = [];
+    tokenize(body.slice(tag.textStart, end), commentStart + tag.textStart, tokens);
+    tags.push(parseOptions(commentStart + tag.at, commentStart + end, tokens, problems));
+  });
   return { tags, problems };
 }
 
