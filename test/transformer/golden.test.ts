@@ -47,3 +47,13 @@ test("every fixture has been compiled to both module kinds", () => {
     }
   }
 });
+
+test.each(["es2015", "es5"] as const)("every fixture also compiles down to %s", (target) => {
+  for (const name of cases) {
+    const result = compileFiles([path.join(root, name, "input.ts")], { target, compilerOptions: { experimentalDecorators: true } });
+    expect(result.diagnostics, name).toEqual([]);
+    const js = result.outputs.get("input.js")!;
+    if (!fs.existsSync(path.join(root, name, "untouched"))) expect(js, name).toContain("cachedCall");
+    expect(() => new Function("require", "exports", "module", js), name).not.toThrow();
+  }
+});
