@@ -8,7 +8,8 @@ import { cachedFunctions } from "./call";
 import { CacheError } from "./config";
 import { buildKey } from "./keys";
 import { backendError, close, events, report, state, type CacheEvents } from "./state";
-import { byteLength, decodeStored, encodeStored } from "./values";
+import { byteLength, encodeEntry, readEntry, writeGeneration } from "./entries";
+import { bumpGeneration } from "./groups";
 
 declare const valueType: unique symbol;
 
@@ -21,6 +22,41 @@ export type CacheKey<T> = string & { readonly [valueType]: (value: T) => T };
 /** The value type of a key. */
 export type ValueOf<K> = K extends CacheKey<infer T> ? T : never;
 
+/**
+ * Every entry of one cached function (or of one `cache.key()` name): what `cache.invalidate()`
+ * takes. A generated `keys.ts` helper is both: call it for one key, pass it for the group.
+ */
+export interface KeyGroup<T> {
+  /** The function's id (`src/db#DB.get`, or `name=`). */
+  readonly id: string;
+  /** Type-level only: the value type of the group's entries. */
+  readonly __value?: (value: T) => T;
+}
+
+/** A generated key helper: `keys.DB.get("bob")` is a key, `keys.DB.get` the group of all its keys. */
+export interface KeyHelper<A extends readonly unknown[], T> extends KeyGroup<T> {
+  (...args: A): CacheKey<T>;
+}
+
+/**
+ * Make a key helper for a cached function's id. Generated `keys.ts` files are made of these; the
+ * key is built by the same function cached calls use, so both always agree.
+ *
+ * @example
+ * ```ts
+ * const byName = keyHelper<[name: string], User>("users.byName");
+ * await cache.delete(byName("bob"));
+ * await cache.invalidate(byName);
+ * ```
+ */
+export function keyHelper<A extends readonly unknown[], T>(id: string): KeyHelper<A, T> {
+  if (typeof id !== "string" || id === "") throw new TypeError("tscaching: keyHelper needs a non-empty id");
+  const helper = (...args: A) => buildKey(state().options.namespace, id, args) as CacheKey<T>;
+  Object.defineProperty(helper, "id", { value: id, enumerable: true });
+  Object.defineProperty(helper, "name", { value: id });
+  return helper as unknown as KeyHelper<A, T>;
+}
+
 async function guarded<R>(key: string, fallback: R, op: () => Promise<R>): Promise<R> {
   try {
     return await op();
@@ -30,10 +66,10 @@ async function guarded<R>(key: string, fallback: R, op: () => Promise<R>): Promi
   }
 }
 
-function encodeFor(key: string, value: unknown): string | undefined {
+function encodeFor(key: string, value: unknown, generation: number): string | undefined {
   let encoded: string;
   try {
-    encoded = encodeStored(value);
+    encoded = encodeEntry(value, generation);
   } catch (error) {
     report(new CacheError("EENCODE", `tscaching: value for ${key} cannot be cached (${(error as Error).message})`, { key, cause: error }));
     return undefined;
@@ -54,10 +90,10 @@ function ttlOf(ttl: number | undefined): number {
 
 async function write(kind: "set" | "add" | "replace", key: string, value: unknown, ttl?: number): Promise<boolean> {
   const seconds = ttlOf(ttl);
-  const encoded = encodeFor(key, value);
-  if (encoded === undefined) return false;
-  const { backend } = state();
+  const { backend, options } = state();
   return guarded(key, false, async () => {
+    const encoded = encodeFor(key, value, await writeGeneration(backend, key, options.invalidationCheck));
+    if (encoded === undefined) return false;
     if (kind === "set") {
       await backend.set(key, encoded, seconds);
       return true;
@@ -67,11 +103,10 @@ async function write(kind: "set" | "add" | "replace", key: string, value: unknow
 }
 
 async function read(key: string): Promise<{ value: unknown } | undefined> {
-  const raw = await guarded(key, undefined, () => state().backend.get(key));
-  if (raw === undefined) return undefined;
-  const decoded = decodeStored(raw);
-  if (!decoded) report(new CacheError("EDECODE", `tscaching: unreadable entry at ${key} treated as a miss`, { key }));
-  return decoded;
+  const { backend, options } = state();
+  const entry = await guarded(key, undefined, () => readEntry(backend, key, options.invalidationCheck));
+  if (entry?.kind === "corrupt") report(new CacheError("EDECODE", `tscaching: unreadable entry at ${key} treated as a miss`, { key }));
+  return entry?.kind === "hit" ? { value: entry.value } : undefined;
 }
 
 async function concat(key: string, text: string, where: "append" | "prepend"): Promise<boolean> {
@@ -105,6 +140,28 @@ export const cache = {
   /** The value, or `undefined` on a miss (a cached `undefined` also reads as `undefined`). */
   async get<K extends CacheKey<any>>(key: K): Promise<ValueOf<K> | undefined> {
     return (await read(key))?.value as ValueOf<K> | undefined;
+  },
+  /** Several values at once (fetched in parallel); misses are absent from the map. */
+  async getMulti<K extends CacheKey<any>>(keys: readonly K[]): Promise<Map<K, ValueOf<K>>> {
+    const entries = await Promise.all(keys.map(async (key) => [key, await read(key)] as const));
+    return new Map(entries.filter(([, e]) => e !== undefined).map(([k, e]) => [k, e!.value as ValueOf<K>]));
+  },
+  /**
+   * Invalidate every entry of a cached function, in every process (see the consistency note on
+   * `invalidationCheck`): `cache.invalidate(keys.DB.get)`. Resolves `false` when the cache failed.
+   */
+  invalidate(group: KeyGroup<any>): Promise<boolean> {
+    if (!group || typeof group.id !== "string") throw new TypeError("tscaching: invalidate() takes a key helper such as keys.DB.get");
+    const { backend, options } = state();
+    const prefix = buildKey(options.namespace, group.id, []);
+    return guarded(prefix, false, async () => {
+      await bumpGeneration(backend, prefix);
+      return true;
+    });
+  },
+  /** The group of a `cache.key(name, ...)` family, for `invalidate`. */
+  group<T>(name: string): KeyGroup<T> {
+    return { id: name };
   },
   /** Store unconditionally; resolves `false` when the value could not be stored. ttl in seconds. */
   set<K extends CacheKey<any>>(key: K, value: ValueOf<K>, ttl?: number): Promise<boolean> {

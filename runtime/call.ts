@@ -7,7 +7,7 @@
 import { CacheError } from "./config";
 import { buildKey, KeyEncodeError } from "./keys";
 import { backendError, events, report, state } from "./state";
-import { byteLength, decodeStored, encodeStored } from "./values";
+import { byteLength, encodeEntry, readEntry } from "./entries";
 
 /** What the transformer emits for each cached function (`defineCached({ v: 1, id, ttl })`). */
 export interface CachedFunctionSpec {
@@ -92,22 +92,21 @@ async function invoke<T>(fn: () => T | PromiseLike<T>): Promise<T> {
 
 async function lookup<T>(spec: CachedFunction, key: string, fn: () => T | PromiseLike<T>): Promise<T> {
   const { backend, options } = state();
-  let raw: Buffer | string | undefined;
+  let entry;
   try {
-    raw = await backend.get(key);
+    entry = await readEntry(backend, key, options.invalidationCheck);
   } catch (error) {
     // The server is down or slow: answer from the original function, do not try to store.
     spec.errors++;
     report(backendError(error, { id: spec.id, key }));
     return fn();
   }
-  if (raw !== undefined) {
-    const decoded = decodeStored(raw);
-    if (decoded) {
-      spec.hits++;
-      if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
-      return decoded.value as T;
-    }
+  if (entry.kind === "hit") {
+    spec.hits++;
+    if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
+    return entry.value as T;
+  }
+  if (entry.kind === "corrupt") {
     spec.errors++;
     report(new CacheError("EDECODE", `tscaching: unreadable entry for "${spec.id}" treated as a miss and overwritten`,
       { id: spec.id, key }));
@@ -115,15 +114,15 @@ async function lookup<T>(spec: CachedFunction, key: string, fn: () => T | Promis
   spec.misses++;
   if (events.listenerCount("miss") > 0) events.emit("miss", { id: spec.id, key });
   const value = await fn();
-  await store(spec, key, value, spec.ttl ?? options.defaultTtl);
+  await store(spec, key, value, spec.ttl ?? options.defaultTtl, entry.generation);
   return value;
 }
 
-async function store(spec: CachedFunction, key: string, value: unknown, ttl: number): Promise<void> {
+async function store(spec: CachedFunction, key: string, value: unknown, ttl: number, generation: number): Promise<void> {
   const { backend } = state();
   let encoded: string;
   try {
-    encoded = encodeStored(value);
+    encoded = encodeEntry(value, generation);
   } catch (error) {
     spec.errors++;
     report(new CacheError("EENCODE", `tscaching: the result of "${spec.id}" cannot be cached (${(error as Error).message}); returned uncached`,

@@ -55,6 +55,12 @@ export interface CacheOptions {
   timeout?: number;
   /** Milliseconds to wait for a connection to a server. @default 1000 */
   connectTimeout?: number;
+  /**
+   * Milliseconds a process trusts what it knows of a function's invalidation generation. An
+   * `invalidate()` in another process is seen within this time; hits cost one round trip meanwhile.
+   * 0 re-reads the generation (in parallel with the entry) on every call. @default 1000
+   */
+  invalidationCheck?: number;
   /** Largest encoded value stored, in bytes; larger results are returned uncached. @default 1 MiB - 1 KiB */
   maxValueSize?: number;
   /** SASL credentials passed to memcached. @default process.env.TSCACHING_USERNAME / TSCACHING_PASSWORD */
@@ -76,6 +82,7 @@ export interface ResolvedOptions {
   readonly timeout: number;
   readonly connectTimeout: number;
   readonly maxValueSize: number;
+  readonly invalidationCheck: number;
   readonly username?: string;
   readonly password?: string;
   readonly memory: { readonly maxEntries: number; readonly maxBytes: number };
@@ -117,7 +124,7 @@ export function parseServers(option: string, value: CacheOptions["servers"]): Se
 /** Validate options, filling gaps from `env` and defaults. Throws `TypeError` naming the bad option. */
 export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   if (typeof options !== "object" || options === null) fail("options", "an object", options);
-  const known = ["servers", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "username",
+  const known = ["servers", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "invalidationCheck", "username",
     "password", "memory", "enabled", "onError"];
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) throw new TypeError(`tscaching: unknown option "${name}" (known: ${known.join(", ")})`);
@@ -147,6 +154,7 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
     timeout: pick("timeout", "TSCACHING_TIMEOUT", 250, 1, 60_000),
     connectTimeout: pick("connectTimeout", "TSCACHING_CONNECT_TIMEOUT", 1000, 1, 60_000),
     maxValueSize: pick("maxValueSize", "TSCACHING_MAX_VALUE_SIZE", 1024 * 1024 - 1024, 1, 1024 * 1024 * 1024),
+    invalidationCheck: pick("invalidationCheck", "TSCACHING_INVALIDATION_CHECK", 1000, 0, 3_600_000),
     username: options.username ?? env.TSCACHING_USERNAME,
     password: options.password ?? env.TSCACHING_PASSWORD,
     memory: {

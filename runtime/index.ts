@@ -7,7 +7,7 @@
  * configure({ servers: process.env.TSCACHING_SERVERS, namespace: "shop" });
  * ```
  */
-export { cache, type CacheKey, type ValueOf } from "./cache";
+export { cache, keyHelper, type CacheKey, type KeyGroup, type KeyHelper, type ValueOf } from "./cache";
 export { cachedCall, cachedFunctions, defineCached, type CachedFunction, type CachedFunctionSpec } from "./call";
 export { CacheError, type CacheOptions, type ServerAddress } from "./config";
 export { configure, type CacheEvents } from "./state";

@@ -1,0 +1,263 @@
+#!/usr/bin/env node
+// Turns bench results into the goal table, the stdout tables, BENCHMARKS.md and the SVG chart.
+// Regenerate the document from saved results without re-running: node bench/report.mjs [results.json]
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fmt = (x, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "n/a");
+const us = (x) => (!Number.isFinite(x) ? "n/a" : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const kops = (x) => (!Number.isFinite(x) ? "n/a" : x >= 1e5 ? `${(x / 1000).toFixed(0)}k` : x >= 1e4 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0));
+const FLOOR = "memjs get + JSON.parse (floor)";
+const LRU = "lru-cache get in an async function (floor)";
+
+/**
+ * Every goal of the issue as { item, label, value, goal, met, kind } where kind "ratio" values are
+ * tscaching's time divided by the other's (below 1: tscaching is faster).
+ */
+export function evaluateGoals(results) {
+  const goals = [];
+  const ratio = (comparison, b) => comparison?.ratios.find((r) => r.b === b);
+  for (const c of results.hitMemcached?.results ?? []) {
+    const floor = ratio(c, FLOOR);
+    if (floor) goals.push({ item: 1, label: `memcached hit, ${c.mode}: tscaching ÷ hand-written memjs`, value: floor.median, spread: [floor.min, floor.max], goal: 1.1, op: "≤", kind: "ratio" });
+  }
+  for (const c of results.hitMemcached?.results ?? []) {
+    for (const r of c.ratios.filter((r) => r.b !== FLOOR)) {
+      goals.push({ item: 2, label: `memcached hit, ${c.mode}: tscaching ÷ ${r.b}`, value: r.median, spread: [r.min, r.max], goal: 1, op: "<", kind: "ratio" });
+    }
+  }
+  for (const c of results.hitMemory?.results ?? []) {
+    const r = ratio(c, LRU);
+    if (r) goals.push({ item: 3, label: "memory hit: tscaching ÷ lru-cache get in an async function", value: r.median, spread: [r.min, r.max], goal: 2, op: "≤", kind: "ratio" });
+  }
+  const ts = results.stampede?.contenders.find((c) => c.name === "tscaching");
+  if (ts) goals.push({ item: 4, label: `stampede: executions of the function for ${results.stampede.callers} concurrent calls on a cold key (worst round)`, value: ts.executionsMax, goal: 1, op: "=", kind: "count" });
+  const b = results.buildCost?.build;
+  if (b) goals.push({ item: 5, label: `build: tspc + plugin ÷ plain tsc (${b.files} files, ${b.tagged} tagged functions)`, value: b.ratioPluginVsTsc, spread: [Math.min(...b.ratioPluginVsTsc_perRound), Math.max(...b.ratioPluginVsTsc_perRound)], goal: 1.15, op: "≤", kind: "ratio" });
+  const k = results.buildCost?.keys;
+  if (k) {
+    goals.push(k.available && k.ok
+      ? { item: 5, label: `\`tscaching keys\` on the same project (seconds)`, value: k.secondsMedian, goal: 3, op: "≤", kind: "seconds" }
+      : { item: 5, label: "`tscaching keys` on the same project (seconds)", value: NaN, goal: 3, op: "≤", kind: "seconds",
+        note: k.available ? `failed: ${k.error}` : "not available" });
+  }
+  for (const c of results.sizes?.results ?? []) {
+    const r = ratio(c, FLOOR);
+    if (r) goals.push({ item: 6, label: `memcached hit, ${c.size} value: tscaching ÷ hand-written memjs`, value: r.median, spread: [r.min, r.max], goal: 1.1, op: "≤", kind: "ratio", reference: true });
+  }
+  for (const g of goals) {
+    g.met = !Number.isFinite(g.value) ? undefined
+      : g.op === "≤" ? g.value <= g.goal : g.op === "<" ? g.value < g.goal : g.value === g.goal;
+  }
+  return goals;
+}
+
+const verdict = (g) => (g.met === undefined ? (g.note ?? "n/a") : g.met ? "met" : "MISSED");
+const shownValue = (g) => (g.kind === "ratio" ? `${fmt(g.value)}×` : g.kind === "seconds" ? (Number.isFinite(g.value) ? `${fmt(g.value, 1)} s` : "—") : String(g.value));
+const shownGoal = (g) => `${g.op} ${g.kind === "ratio" ? `${fmt(g.goal)}×` : g.kind === "seconds" ? `${g.goal} s` : g.goal}${g.reference ? " (item 1's goal, for reference)" : ""}`;
+
+function table(headers, rows) {
+  return [`| ${headers.join(" | ")} |`, `|${headers.map((h, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+function comparisonTable(c) {
+  const base = c.contenders[0];
+  return table(["contender", "µs per call (median)", "calls/s (median)", "tscaching ÷ this (median ratio)", "ratio range over rounds"],
+    c.contenders.map((x) => {
+      const r = c.ratios.find((q) => q.b === x.name);
+      return [x.name === base.name ? `**${x.name}**` : x.name, us(x.usPerOp), kops(x.opsPerSec),
+        r ? `${fmt(r.median)}×` : "—", r ? `${fmt(r.min)}–${fmt(r.max)}` : "—"];
+    }));
+}
+
+/** Plain-text tables for stdout. */
+export function textReport(results) {
+  const lines = [];
+  const pad = (s, n) => String(s).padEnd(n);
+  const comp = (title, c) => {
+    lines.push("", `${title} — ${c.mode}: ${c.rounds} rounds × ${c.ops} calls`);
+    for (const x of c.contenders) {
+      const r = c.ratios.find((q) => q.b === x.name);
+      lines.push(`  ${pad(x.name, 46)} ${pad(`${us(x.usPerOp)} µs/call`, 16)} ${pad(`${kops(x.opsPerSec)} calls/s`, 16)} ${r ? `tscaching ÷ this = ${fmt(r.median)}× (${fmt(r.min)}–${fmt(r.max)})` : ""}`);
+    }
+  };
+  for (const c of results.hitMemcached?.results ?? []) comp("memcached hit", c);
+  for (const c of results.hitMemory?.results ?? []) comp("memory hit", c);
+  for (const c of results.sizes?.results ?? []) comp("value size", c);
+  if (results.stampede) {
+    const s = results.stampede;
+    lines.push("", `stampede — ${s.callers} concurrent calls on a cold key, body ${s.bodyMs} ms, ${s.rounds} rounds`);
+    for (const c of s.contenders) lines.push(`  ${pad(c.name, 46)} executions ${pad(`${c.executionsMedian} (max ${c.executionsMax})`, 18)} all served in ${fmt(c.msMedian, 1)} ms`);
+  }
+  if (results.buildCost) {
+    const { build, keys } = results.buildCost;
+    lines.push("", `build — ${build.files} files, ${build.tagged} tagged functions, ${build.rounds} rounds`);
+    for (const v of build.variants) lines.push(`  ${pad(v.label, 46)} ${pad(`${fmt(v.secondsMedian, 2)} s`, 12)} peak RSS ${fmt(v.rssMbMedian, 0)} MB`);
+    lines.push(`  tscaching keys: ${keys.available ? (keys.ok ? `${fmt(keys.secondsMedian, 2)} s, peak RSS ${fmt(keys.rssMbMedian, 0)} MB` : `failed: ${keys.error}`) : "not available"}`);
+  }
+  lines.push("", "goals");
+  for (const g of evaluateGoals(results)) lines.push(`  [${pad(verdict(g), 6)}] item ${g.item}: ${g.label}: ${shownValue(g)} (goal ${shownGoal(g)})`);
+  return lines.join("\n");
+}
+
+/** The SVG chart: one bar per ratio on a log scale, with the goal marked on each row. */
+export function renderSvg(results) {
+  const goals = evaluateGoals(results);
+  const ratios = goals.filter((g) => g.kind === "ratio" && Number.isFinite(g.value));
+  const others = goals.filter((g) => g.kind !== "ratio");
+  const W = 1000, left = 470, right = 60, rowH = 26, top = 70;
+  const lo = 0.125, hi = Math.max(32, ...ratios.map((g) => g.value * 1.2));
+  const x = (v) => left + ((Math.log2(Math.max(v, lo)) - Math.log2(lo)) / (Math.log2(hi) - Math.log2(lo))) * (W - left - right);
+  const H = top + ratios.length * rowH + 40 + others.length * 22 + 40;
+  const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="20" y="24" font-size="16" font-weight="bold">tscaching benchmark: time ratios (tscaching ÷ other; below 1× tscaching is faster), median of alternating rounds</text>`,
+    `<text x="20" y="44" fill="#555">${esc(`${results.meta.date} · ${results.meta.mode} run · Node ${results.meta.node} · ${results.meta.cpus}× ${results.meta.cpuModel}`)}</text>`,
+  ];
+  for (let t = lo; t <= hi * 1.001; t *= 2) {
+    out.push(`<line x1="${x(t)}" y1="${top - 8}" x2="${x(t)}" y2="${top + ratios.length * rowH}" stroke="${t === 1 ? "#333" : "#ddd"}" stroke-width="${t === 1 ? 1.5 : 1}"/>`,
+      `<text x="${x(t)}" y="${top - 12}" text-anchor="middle" fill="#555">${t}×</text>`);
+  }
+  ratios.forEach((g, i) => {
+    const y = top + i * rowH;
+    const color = g.met ? "#2e9d4f" : g.reference ? "#e3a21a" : "#d2362b";
+    const x0 = x(Math.min(1, g.value)), x1 = x(Math.max(1, g.value));
+    out.push(`<text x="${left - 8}" y="${y + 16}" text-anchor="end">${esc(`${g.item}. ${g.label}`.slice(0, 78))}</text>`,
+      `<rect x="${x0}" y="${y + 5}" width="${Math.max(2, x1 - x0)}" height="${rowH - 10}" fill="${color}"/>`);
+    if (g.spread) out.push(`<line x1="${x(g.spread[0])}" y1="${y + rowH / 2}" x2="${x(g.spread[1])}" y2="${y + rowH / 2}" stroke="#222" stroke-width="1"/>`);
+    out.push(`<line x1="${x(g.goal)}" y1="${y + 1}" x2="${x(g.goal)}" y2="${y + rowH - 1}" stroke="#000" stroke-width="2.5" stroke-dasharray="3,2"/>`,
+      `<text x="${x1 + 6}" y="${y + 16}" fill="#222">${fmt(g.value)}×</text>`);
+  });
+  let y = top + ratios.length * rowH + 30;
+  out.push(`<text x="20" y="${y}" fill="#333">Bars: green = goal met, red = missed, amber = size rows (item 1's 1.10× goal shown for reference). Dashed mark: the goal. Thin line: min–max over rounds.</text>`);
+  for (const g of others) {
+    y += 22;
+    out.push(`<text x="20" y="${y}" fill="${g.met ? "#2e9d4f" : g.met === false ? "#d2362b" : "#777"}">${esc(`${g.item}. ${g.label}: ${shownValue(g)} (goal ${shownGoal(g)}) — ${verdict(g)}`)}</text>`);
+  }
+  out.push("</svg>");
+  return `${out.join("\n")}\n`;
+}
+
+/** The hand-written profiling notes (bench/notes.md): findings, not measurements of this run. */
+function notes() {
+  try {
+    return readFileSync(join(here, "notes.md"), "utf8").trim();
+  } catch {
+    return "(bench/notes.md is missing)";
+  }
+}
+
+/** BENCHMARKS.md; `chartPath` relative to the document. */
+export function renderMarkdown(results, chartPath) {
+  const m = results.meta;
+  const goals = evaluateGoals(results);
+  const md = [];
+  md.push("# Benchmarks", "",
+    `<!-- Generated by bench/report.mjs from ${m.resultsFile}; do not edit by hand: run \`npm run bench\`. -->`, "",
+    "tscaching measured against the physical floor (hand-written memjs / a bare lru-cache) and against what a",
+    "TypeScript user would pick instead (cache-manager, type-cacheable, typescript-memoize), side by side in one run.",
+    "The tagged functions are real transformer output: `bench/project` is built with `tspc` and the",
+    "`tscaching/transformer` plugin, and the bench calls its `dist/`.", "",
+    `![ratios vs goals](${chartPath})`, "",
+    "## Goals", "",
+    table(["item", "measure", "result", "goal", ""], goals.map((g) => [String(g.item), g.label, shownValue(g), shownGoal(g), verdict(g)])), "");
+  const missed = goals.filter((g) => g.met === false && !g.reference);
+  if (missed.length > 0) {
+    md.push(`**${missed.length} goal${missed.length > 1 ? "s" : ""} missed in this run.** See [what limits the hot path](#what-limits-the-hot-path).`, "");
+  } else {
+    md.push("Every goal was met in this run.", "");
+  }
+
+  md.push("## How it was measured", "",
+    `- Run: **${m.mode}** (${m.date}), ${m.totalSeconds ? `${fmt(m.totalSeconds, 0)} s in all` : ""}.`,
+    `- Machine: ${m.cpus}× ${m.cpuModel}, ${fmt(m.memoryGb, 1)} GB RAM, ${m.os}; load average at start ${m.loadavg.map((l) => fmt(l, 2)).join(" / ")}.`,
+    `- Node ${m.node}; ${m.memcached ?? "memcached"} on loopback (${m.memcachedSource}); ${Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
+    `- One memcached serves the whole run. Each suite runs in its own Node process (\`--expose-gc\`); every contender is warmed up, then the contenders run one after another in each of ${m.scale.rounds} rounds, their order rotating (and reversing every other round) so drift favours nobody; a GC runs before each timed segment.`,
+    "- Ratios are tscaching's time per call divided by the other's **within the same round**; the tables give the median of those per-round ratios (and their range), and the median µs per call. On this noisy machine the absolute times move from run to run; the ratios are what the goals are about.",
+    "- Hit runs fill every key first and check afterwards that no original function ran during the timed rounds (a timeout falling back to the function would otherwise pass for a fast hit); every contender must return the same JSON for sample keys.",
+    "- Concurrent runs: 64 callers, each awaiting its calls one after the other on keys no other caller uses at the same time (1024 keys), so tscaching's in-flight sharing gives it no advantage.",
+    "");
+  md.push("Commands:", "", "```sh", ...m.commands, "```", "");
+
+  md.push("## 1–2. Hit path on memcached: floor and peers", "",
+    "The value is a ~100-byte record (`{ id, name, email, roles, active, score }`) under 1024 keys.",
+    "The floor is `await client.get(key)` on one memjs client and `JSON.parse(value.toString())`: no key canonicalisation,",
+    "no stored-value header, no copy, no timeout, no in-flight sharing. cache-manager 7 `wrap` runs over Keyv 5 and the",
+    "official `@keyv/memcache` store. type-cacheable has no memcached adapter (it ships redis, ioredis, node-cache and",
+    "lru-cache ones), so it runs with the memjs `CacheClient` a user would write (`bench/project/src/peers.ts`), with its",
+    "default key (md5 of the serialized arguments).", "");
+  for (const c of results.hitMemcached?.results ?? []) md.push(`### ${c.mode} (${c.rounds} rounds × ${c.ops} calls)`, "", comparisonTable(c), "");
+
+  md.push("## 3. Memory backend hit", "",
+    "tscaching with no servers configured (its lru-cache backend, values stored encoded and decoded on every hit, so",
+    "each caller gets its own copy) against a bare `lru-cache` `get` in an async function that hands out the cached",
+    "object itself. For context: lru-cache holding JSON text parsed per hit (the same copy semantics as tscaching), and",
+    "typescript-memoize, which keeps the returned promise (no copy, no codec, no size bound).", "");
+  for (const c of results.hitMemory?.results ?? []) md.push(`### ${c.mode} (${c.rounds} rounds × ${c.ops} calls)`, "", comparisonTable(c), "");
+
+  if (results.stampede) {
+    const s = results.stampede;
+    md.push("## 4. Miss path and stampede", "",
+      `${s.callers} concurrent calls on a cold key whose function takes ${s.bodyMs} ms (a query), on memcached; a fresh key per`,
+      `contender and round, ${s.rounds} rounds. "Executions" counts how often the function body ran.`, "",
+      table(["contender", "executions (median)", "executions (worst round)", "time to serve all (median)", "wrong values"],
+        s.contenders.map((c) => [c.name === "tscaching" ? "**tscaching**" : c.name, String(c.executionsMedian), String(c.executionsMax),
+          `${fmt(c.msMedian, 1)} ms`, String(c.wrongValues)])), "");
+  }
+
+  if (results.buildCost) {
+    const { build, keys } = results.buildCost;
+    md.push("## 5. Build cost", "",
+      `A generated project (\`bench/gen-project.mjs\`): ${build.files} files, ${build.tagged} tagged functions (function declarations,`,
+      `methods with \`key=this.…\`, arrow functions with \`name=\`, object-literal methods), each file importing its predecessor.`,
+      `Compilers alternate over ${build.rounds} rounds; memory peaks from ${build.memoryTool}. ${build.transformedFiles} emitted files contain \`cachedCall(\`.`, "",
+      table(["build", "wall time (median)", "peak RSS (median)", "peak RSS (max)"],
+        build.variants.map((v) => [v.label, `${fmt(v.secondsMedian, 2)} s`, `${fmt(v.rssMbMedian, 0)} MB`, `${fmt(v.rssMbMax, 0)} MB`])), "",
+      `tspc + plugin ÷ plain tsc: **${fmt(build.ratioPluginVsTsc)}×** (per round: ${build.ratioPluginVsTsc_perRound.map((r) => fmt(r)).join(", ")}); ` +
+      `ts-patch alone ÷ tsc: ${fmt(build.ratioNoPluginVsTsc)}×; the plugin's own share (tspc + plugin ÷ tspc): ${fmt(build.ratioPluginVsNoPlugin)}×.`, "");
+    if (build.failures.length) md.push("Build failures:", "", ...build.failures.map((f) => `- ${f}`), "");
+    md.push(keys.available
+      ? (keys.ok ? `\`tscaching keys\` (\`${keys.command}\`): **${fmt(keys.secondsMedian, 2)} s** median, peak RSS ${fmt(keys.rssMbMedian, 0)} MB, ${keys.outputBytes} bytes written.`
+        : `\`tscaching keys\` failed: ${keys.error}`)
+      : `\`tscaching keys\`: **not available** — ${keys.reason}. The bench runs it (\`node dist/cli/bin.js keys -p tsconfig.json -o keys.generated.ts\` in the generated project) as soon as the CLI is built.`, "");
+  }
+
+  if (results.sizes) {
+    md.push("## 6. Value size", "",
+      "The memcached hit path for larger values (lists of the same records), tscaching vs the hand-written floor, serial:", "");
+    for (const c of results.sizes.results) md.push(`### ${c.size} (JSON ${c.jsonBytes} bytes; ${c.rounds} rounds × ${c.ops} calls)`, "", comparisonTable(c), "");
+    if (Array.isArray(results.sizes.codec)) {
+      md.push("The codec alone (no I/O): tscaching's stored format (header with magic, codec and byte length, then JSON;",
+        "decoding checks the length and, from a Buffer, converts it to a string first) against bare JSON:", "",
+        table(["value", "stored bytes (JSON bytes)", "decode µs (tscaching / JSON.parse)", "decode ratio", "encode µs (tscaching / JSON.stringify)", "encode ratio"],
+          results.sizes.codec.map((c) => [c.size, `${c.storedBytes} (${c.jsonBytes})`,
+            `${us(c.decode.contenders[0].usPerOp)} / ${us(c.decode.contenders[1].usPerOp)}`, `${fmt(c.decode.ratios[0].median)}×`,
+            `${us(c.encode.contenders[0].usPerOp)} / ${us(c.encode.contenders[1].usPerOp)}`, `${fmt(c.encode.ratios[0].median)}×`])), "");
+    } else {
+      md.push(`Codec alone: ${results.sizes.codec}`, "");
+    }
+  }
+
+  md.push("## What limits the hot path", "");
+  md.push(notes(), "");
+  md.push("## Checks recorded in this run", "", "```json", JSON.stringify(results.checks, null, 2), "```", "");
+  return md.join("\n");
+}
+
+/** Writes BENCHMARKS.md (at `mdPath`) and the chart (at `svgPath`). */
+export function writeReport(results, { mdPath, svgPath }) {
+  mkdirSync(dirname(svgPath), { recursive: true });
+  writeFileSync(svgPath, renderSvg(results));
+  writeFileSync(mdPath, renderMarkdown(results, relative(dirname(mdPath), svgPath).split("\\").join("/")));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const file = resolve(process.argv[2] ?? join(here, "results/latest.json"));
+  const results = JSON.parse(readFileSync(file, "utf8"));
+  writeReport(results, { mdPath: join(here, "..", "BENCHMARKS.md"), svgPath: join(here, "results/chart.svg") });
+  console.log(textReport(results));
+}
