@@ -2,7 +2,7 @@
  * What is stored under a key, and how it is read back.
  *
  * - Unsigned integers are stored as bare decimal text, memcached's own counter format, so that
- *   `cache.incr`/`decr` stay atomic on the server. Only a whole string of 1-15 digits is a counter.
+ *   `cache.incr`/`decr` stay atomic on the server. Only 1-15 digits (and memcached's space padding) make a counter.
  * - Everything else goes through the codec (magic, version, length, payload).
  * - An entry written under a group generation above 0 starts with `\u0002<gen>:` (see groups.ts).
  */
@@ -10,7 +10,8 @@ import type { Backend } from "./backends/backend";
 import { decodeValue, encodeValue } from "./codec";
 import { generationOf, groupOf, learn, splitGeneration, withGeneration } from "./groups";
 
-const COUNTER = /^\d{1,15}$/;
+// memcached pads a counter that shrank with spaces ("12" decremented by 10 reads "2 ").
+const COUNTER = /^\d{1,15} *$/;
 
 /** Encode a value written under `generation`. Throws `ValueEncodeError` for what cannot be stored. */
 export function encodeEntry(value: unknown, generation: number): string {
@@ -21,9 +22,9 @@ export function encodeEntry(value: unknown, generation: number): string {
 }
 
 function decodeStored(raw: Buffer | string): { value: unknown } | undefined {
-  if (raw.length <= 15) {
+  if (raw.length <= 20) {
     const text = typeof raw === "string" ? raw : raw.toString("latin1");
-    if (COUNTER.test(text)) return { value: Number(text) };
+    if (COUNTER.test(text)) return { value: Number(text.trimEnd()) };
   }
   return decodeValue(raw);
 }

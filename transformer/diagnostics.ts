@@ -59,6 +59,8 @@ export const Problems = {
     `@cache on a declaration list: tag a statement that declares one function.`),
   lossyType: kind(93023, "warning", (what, name, reason) =>
     `@cache on '${name}': ${what} ${reason}.`),
+  staleKeys: kind(93024, "warning", (file) =>
+    `${file} is stale: it no longer matches the cached functions. Run \`tscaching keys\` to refresh it.`),
   internal: kind(93099, "error", (message) =>
     `tscaching could not process this function (${message}); it was left uncached. Please report this.`),
 } as const;

@@ -6,8 +6,10 @@
  * { "compilerOptions": { "plugins": [{ "transform": "tscaching/transformer", "warnings": "warn" }] } }
  * ```
  */
+import * as path from "node:path";
 import type * as TS from "typescript";
-import type { Problem } from "./diagnostics";
+import { problem, type Problem } from "./diagnostics";
+import { generateKeysFile, KEYS_HEADER } from "./keys-file";
 import { scanProgram } from "./project";
 import { rewriteSourceFile } from "./rewrite";
 import type { ScanResult } from "./scan";
@@ -70,7 +72,14 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
     const transformFile = (sf: TS.SourceFile): TS.SourceFile => {
       scans ??= scanProgram(ts, program, { rootDir: config.rootDir });
       // The program's own SourceFile object is the key; files outside the project are not scanned.
-      const result = scans.get(program.getSourceFile(sf.fileName) ?? sf);
+      const original = program.getSourceFile(sf.fileName) ?? sf;
+      if (original.text.startsWith(KEYS_HEADER)) {
+        // A generated registry: compare it with what `tscaching keys` would write now.
+        const expected = generateKeysFile(ts, program, scans, original.fileName, runtime);
+        if (expected !== original.text) report(sf, problem("staleKeys", 0, KEYS_HEADER.length, path.basename(original.fileName)));
+        return sf;
+      }
+      const result = scans.get(original);
       if (!result) return sf;
       for (const p of result.problems) report(sf, p);
       return rewriteSourceFile(ts, context, sf, result.functions, { runtime, commonjs: emitsCommonJS(ts, program, sf) });

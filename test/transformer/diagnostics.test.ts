@@ -33,3 +33,18 @@ test("every diagnostic code has a fixture", () => {
     .map(([kind]) => kind);
   expect(missing).toEqual([]);
 });
+
+test("a keys.ts that matches the code draws no warning", async () => {
+  const ts = await import("typescript");
+  const { scanProgram } = await import("../../transformer/project");
+  const { generateKeysFile } = await import("../../transformer/keys-file");
+  const os = await import("node:os");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tscaching-fresh-keys-"));
+  fs.copyFileSync(path.join(root, "stale-keys/input.ts"), path.join(dir, "input.ts"));
+  const input = path.join(dir, "input.ts");
+  const program = ts.createProgram({ rootNames: [input], options: {} });
+  const keysFile = path.join(dir, "keys.ts");
+  fs.writeFileSync(keysFile, generateKeysFile(ts, program, scanProgram(ts, program, { rootDir: dir }), keysFile));
+  expect(fs.readFileSync(keysFile, "utf8")).toContain('getName: keyHelper<[id: Parameters<typeof m0.getName>[0]]');
+  expect(compileFiles([input, keysFile], { config: { warnings: "diagnostic" } }).diagnostics).toEqual([]);
+});
