@@ -17,7 +17,30 @@ export interface CachedFunctionSpec {
   readonly id: string;
   /** Seconds; absent means the configured `defaultTtl`. */
   readonly ttl?: number;
+  /** `stale=`: seconds an expired value may still be served while one refresh runs. */
+  readonly stale?: number;
+  /** `errors=`: seconds a rejection is cached. */
+  readonly errors?: number;
+  /** `lock`: longest wait in seconds for another process computing the same cold key. */
+  readonly lock?: number;
+  /** HTTP handlers: their kind and response-caching options. */
+  readonly http?: "node" | "fetch";
+  readonly ignoreQuery?: readonly string[];
+  readonly vary?: readonly string[];
+  readonly status?: readonly number[];
+  readonly shared?: boolean;
 }
+
+/**
+ * What a cached body returns to answer its caller without caching the answer. Concurrent callers
+ * waiting on the same key do not share it: each runs its own call (an HTTP response that sets a
+ * cookie, say, must reach only its own request).
+ */
+export class Uncached<T> {
+  constructor(readonly value: T) {}
+}
+
+const unwrap = <T>(result: T | Uncached<T>): T => (result instanceof Uncached ? result.value : result);
 
 /** A registered cached function with its counters. */
 export interface CachedFunction extends CachedFunctionSpec {
@@ -44,12 +67,15 @@ export function defineCached(spec: CachedFunctionSpec): CachedFunction {
     throw new TypeError(`tscaching: unsupported cached-function spec ${JSON.stringify(spec)}; ` +
       "the code was compiled by a newer tscaching transformer than the runtime it runs with");
   }
-  if (spec.ttl !== undefined && (!Number.isInteger(spec.ttl) || spec.ttl < 0)) {
-    throw new TypeError(`tscaching: spec "${spec.id}": ttl must be a non-negative integer`);
+  for (const field of ["ttl", "stale", "errors", "lock"] as const) {
+    const value = spec[field];
+    if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
+      throw new TypeError(`tscaching: spec "${spec.id}": ${field} must be a non-negative integer`);
+    }
   }
   const existing = registry.get(spec.id);
   if (existing) return existing;
-  const fn: CachedFunction = { v: 1, id: spec.id, ttl: spec.ttl, hits: 0, misses: 0, errors: 0 };
+  const fn: CachedFunction = { ...spec, v: 1, hits: 0, misses: 0, errors: 0 };
   registry.set(spec.id, fn);
   return fn;
 }
@@ -63,7 +89,8 @@ export function cachedFunctions(): readonly CachedFunction[] {
  * Run `fn` through the cache under the key of `spec` and `args`. Always async. Never rejects
  * because of the cache; rejects only when `fn` does (rejections are not cached).
  */
-export function cachedCall<T>(spec: CachedFunctionSpec, args: readonly unknown[], fn: () => T | PromiseLike<T>): Promise<T> {
+export function cachedCall<T>(spec: CachedFunctionSpec, args: readonly unknown[],
+                              fn: () => T | Uncached<T> | PromiseLike<T | Uncached<T>>): Promise<T> {
   const { options } = state();
   if (!options.enabled) return invoke(fn);
   const fnSpec = (spec as CachedFunction).hits !== undefined ? spec as CachedFunction : defineCached(spec);
@@ -77,20 +104,21 @@ export function cachedCall<T>(spec: CachedFunctionSpec, args: readonly unknown[]
       { id: spec.id, cause: error }));
     return invoke(fn);
   }
-  const pending = inflight.get(key);
-  if (pending) return pending as Promise<T>;
+  const pending = inflight.get(key) as Promise<T | Uncached<T>> | undefined;
+  if (pending) return pending.then((result) => (result instanceof Uncached ? invoke(fn) : result));
   const call = lookup(fnSpec, key, fn);
   inflight.set(key, call);
   // Clean up without creating an unhandled rejection of our own: the caller handles `call`'s.
   call.then(() => inflight.delete(key), () => inflight.delete(key));
-  return call;
+  return call.then(unwrap);
 }
 
-async function invoke<T>(fn: () => T | PromiseLike<T>): Promise<T> {
-  return fn();
+async function invoke<T>(fn: () => T | Uncached<T> | PromiseLike<T | Uncached<T>>): Promise<T> {
+  return unwrap(await fn());
 }
 
-async function lookup<T>(spec: CachedFunction, key: string, fn: () => T | PromiseLike<T>): Promise<T> {
+async function lookup<T>(spec: CachedFunction, key: string, fn: () => T | Uncached<T> | PromiseLike<T | Uncached<T>>):
+    Promise<T | Uncached<T>> {
   const { backend, options } = state();
   let entry;
   try {
@@ -114,6 +142,7 @@ async function lookup<T>(spec: CachedFunction, key: string, fn: () => T | Promis
   spec.misses++;
   if (events.listenerCount("miss") > 0) events.emit("miss", { id: spec.id, key });
   const value = await fn();
+  if (value instanceof Uncached) return value;
   await store(spec, key, value, spec.ttl ?? options.defaultTtl, entry.generation);
   return value;
 }

@@ -8,6 +8,6 @@
  * ```
  */
 export { cache, keyHelper, type CacheKey, type KeyGroup, type KeyHelper, type ValueOf } from "./cache";
-export { cachedCall, cachedFunctions, defineCached, type CachedFunction, type CachedFunctionSpec } from "./call";
+export { cachedCall, cachedFunctions, defineCached, Uncached, type CachedFunction, type CachedFunctionSpec } from "./call";
 export { CacheError, type CacheOptions, type ServerAddress } from "./config";
 export { configure, type CacheEvents } from "./state";

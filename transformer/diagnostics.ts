@@ -61,6 +61,8 @@ export const Problems = {
     `@cache on '${name}': ${what} ${reason}.`),
   staleKeys: kind(93024, "warning", (file) =>
     `${file} is stale: it no longer matches the cached functions. Run \`tscaching keys\` to refresh it.`),
+  badOptionValue: kind(93025, "error", (option, value, expected) =>
+    `@cache: option '${option}' takes ${expected}; got '${value}'.`),
   internal: kind(93099, "error", (message) =>
     `tscaching could not process this function (${message}); it was left uncached. Please report this.`),
 } as const;

@@ -27,6 +27,9 @@ export interface RewriteOptions {
 /** Spec format understood by the runtime's `defineCached`; bump when its shape changes. */
 export const SPEC_VERSION = 1;
 
+/** Tag options copied into the spec, in this order. */
+const SPEC_FIELDS = ["ttl", "stale", "errors", "lock", "ignoreQuery", "vary", "status", "shared"] as const;
+
 export function rewriteSourceFile(ts: typeof TS, context: TS.TransformationContext, sf: TS.SourceFile,
                                   functions: readonly CachedFunction[], options: RewriteOptions): TS.SourceFile {
   if (functions.length === 0) return sf;
@@ -71,7 +74,14 @@ function createSpecStatement(ts: typeof TS, f: TS.NodeFactory, runtime: TS.Ident
     f.createPropertyAssignment("v", f.createNumericLiteral(SPEC_VERSION)),
     f.createPropertyAssignment("id", f.createStringLiteral(fn.id)),
   ];
-  if (fn.tag.ttl !== undefined) props.push(f.createPropertyAssignment("ttl", f.createNumericLiteral(fn.tag.ttl)));
+  const literal = (value: unknown): TS.Expression => typeof value === "number" ? f.createNumericLiteral(value)
+    : typeof value === "boolean" ? (value ? f.createTrue() : f.createFalse())
+    : Array.isArray(value) ? f.createArrayLiteralExpression(value.map(literal)) : f.createStringLiteral(String(value));
+  for (const field of SPEC_FIELDS) {
+    const value = fn.tag[field];
+    if (value !== undefined) props.push(f.createPropertyAssignment(field, literal(value)));
+  }
+  if (fn.http) props.push(f.createPropertyAssignment("http", f.createStringLiteral(fn.http)));
   const init = f.createCallExpression(
     f.createPropertyAccessExpression(runtime, "defineCached"), /*typeArguments*/ undefined,
     [f.createObjectLiteralExpression(props, /*multiLine*/ false)],

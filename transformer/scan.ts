@@ -32,6 +32,8 @@ export interface CachedFunction {
   readonly owner?: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression;
   /** 1-based line of the function, for listings. */
   readonly line: number;
+  /** An HTTP handler: `node` for `(req, res)` handlers, `fetch` for `(request: Request) => Response`. */
+  readonly http?: "node" | "fetch";
 }
 
 export interface ScanOptions {
@@ -214,6 +216,7 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
     id: functionId(options.rootDir, sf.fileName, qualifiedName, tag.name),
     qualifiedName, node: fn, tag, keyParts, isAsync, isStatic, owner: place.owner,
     line: sf.getLineAndCharacterOfPosition(fn.getStart(sf)).line + 1,
+    http: tag.http,
   };
   if (options.checker) problems.push(...checkTypes(ts, sf, result, options.checker, reportAt));
   return result;

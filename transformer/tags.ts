@@ -22,6 +22,22 @@ export interface CacheTag {
   /** Offset and length of the key option's value, for diagnostics about its parts. */
   readonly keySpan?: { readonly start: number; readonly length: number };
   readonly name?: string;
+  /** `stale=1h`: seconds an expired value may still be served while one refresh runs, or when the function fails. */
+  readonly stale?: number;
+  /** `errors=30s`: seconds a rejection is cached (negative caching); by default rejections are never cached. */
+  readonly errors?: number;
+  /** `lock` / `lock=5s`: compute a cold key once across processes; the value is the longest wait in seconds. */
+  readonly lock?: number;
+  /** `http=node|fetch`: treat the function as an HTTP handler even where types cannot tell. */
+  readonly http?: "node" | "fetch";
+  /** `ignore-query=_dc,utm_source`: query parameters left out of an HTTP handler's key (exact names). */
+  readonly ignoreQuery?: readonly string[];
+  /** `vary=accept-language`: request headers that join an HTTP handler's key. */
+  readonly vary?: readonly string[];
+  /** `status=200,404`: response statuses an HTTP handler may cache (default 200). */
+  readonly status?: readonly number[];
+  /** `shared`: cache responses for requests with cookies or Authorization (never storing Set-Cookie). */
+  readonly shared?: boolean;
 }
 
 /** A tag starts at `@name` at the start of a line or after whitespace, as TypeScript reads JSDoc. */
@@ -77,7 +93,25 @@ function tokenize(text: string, start: number, out: Token[]): void {
 }
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
-const KNOWN = ["ttl", "key", "name"] as const;
+/** Options and how to read their values (`undefined` = malformed); flags take no value. */
+const OPTIONS: Record<string, { readonly flag?: boolean; readonly expected: string; read(value: string): unknown }> = {
+  stale: { expected: "a duration such as 1h", read: parseTtl },
+  errors: { expected: "a duration such as 30s", read: parseTtl },
+  lock: { flag: true, expected: "a duration such as 5s (the longest wait)", read: (v) => (v === "" ? 10 : parseTtl(v)) },
+  http: { expected: "node or fetch", read: (v) => (v === "node" || v === "fetch" ? v : undefined) },
+  "ignore-query": { expected: "comma-separated query parameter names", read: (v) => list(v, /^[^\s,&=#]+$/) },
+  vary: { expected: "comma-separated header names", read: (v) => list(v, /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/)?.map((h) => h.toLowerCase()) },
+  status: { expected: "comma-separated HTTP statuses such as 200,404",
+    read: (v) => list(v, /^[1-5]\d\d$/)?.map(Number) },
+  shared: { flag: true, expected: "no value", read: (v) => (v === "" ? true : undefined) },
+};
+const FIELDS: Record<string, keyof CacheTag> = { "ignore-query": "ignoreQuery" };
+const KNOWN = ["ttl", "key", "name", ...Object.keys(OPTIONS)];
+
+function list(value: string, item: RegExp): string[] | undefined {
+  const items = value.split(",").map((s) => s.trim());
+  return items.every((s) => item.test(s)) ? items : undefined;
+}
 
 function parseOptions(start: number, end: number, tokens: Token[], problems: Problem[]): CacheTag {
   const tag: { -readonly [K in keyof CacheTag]: CacheTag[K] } = { start, end };
@@ -89,7 +123,7 @@ function parseOptions(start: number, end: number, tokens: Token[], problems: Pro
     const option = eq < 0 ? token.text : token.text.slice(0, eq);
     const value = eq < 0 ? undefined : token.text.slice(eq + 1);
     const valueStart = token.start + eq + 1;
-    if (!(KNOWN as readonly string[]).includes(option)) {
+    if (!KNOWN.includes(option)) {
       problems.push(problem("unknownOption", token.start, token.text.length, option, suggest(option)));
       continue;
     }
@@ -98,6 +132,17 @@ function parseOptions(start: number, end: number, tokens: Token[], problems: Pro
       continue;
     }
     seen.add(option);
+    const spec = OPTIONS[option];
+    if (spec) {
+      if (value === undefined && !spec.flag) {
+        problems.push(problem("missingValue", token.start, token.text.length, option));
+        continue;
+      }
+      const read = spec.read(value ?? "");
+      if (read === undefined) problems.push(problem("badOptionValue", token.start, token.text.length, option, value ?? "", spec.expected));
+      else (tag as Record<string, unknown>)[FIELDS[option] ?? option] = read;
+      continue;
+    }
     if (value === undefined || value === "") {
       problems.push(problem("missingValue", token.start, token.text.length, option));
       continue;
