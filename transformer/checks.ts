@@ -42,7 +42,8 @@ export function checkTypes(ts: typeof TS, sf: TS.SourceFile, fn: CachedFunction,
     else if (part.kind === "pattern") report(`parameter {${part.names.join(", ")}}`, checker.getTypeAtLocation(part.declaration), true);
   }
   const signature = checker.getSignatureFromDeclaration(fn.node);
-  if (signature) {
+  // A handler's response is captured by the runtime, not its return value.
+  if (signature && !fn.http) {
     const returned = checker.getReturnTypeOfSignature(signature);
     report("the result", checker.getAwaitedType(returned) ?? returned, false);
   }

@@ -63,6 +63,8 @@ export const Problems = {
     `${file} is stale: it no longer matches the cached functions. Run \`tscaching keys\` to refresh it.`),
   badOptionValue: kind(93025, "error", (option, value, expected) =>
     `@cache: option '${option}' takes ${expected}; got '${value}'.`),
+  badHandler: kind(93026, "error", (name, shape) =>
+    `@cache on '${name}': an HTTP handler needs its first parameters to be plain names ${shape}.`),
   internal: kind(93099, "error", (message) =>
     `tscaching could not process this function (${message}); it was left uncached. Please report this.`),
 } as const;

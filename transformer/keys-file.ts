@@ -35,12 +35,15 @@ export function generateKeysFile(ts: typeof TS, program: TS.Program, scans: Read
   };
   const leaves: Leaf[] = functions.map(({ sf, fn }) => ({
     path: (fn.tag.name ?? fn.qualifiedName).split("."),
-    text: helperText(ts, checker, sf, fn, moduleAlias),
+    text: fn.http && !fn.tag.key ? requestHelperText(fn) : helperText(ts, checker, sf, fn, moduleAlias),
   }));
+  const used = (name: string) => leaves.some((leaf) => leaf.text.startsWith(`${name}<`) || leaf.text.startsWith(`${name}(`));
+  const names = [used("keyHelper") && "keyHelper", used("requestKeyHelper") && "requestKeyHelper",
+    functions.some(({ fn }) => fn.http && fn.tag.key) && "type CachedResponse"].filter(Boolean);
   const lines = [
     KEYS_HEADER,
     "/* eslint-disable */",
-    `import { keyHelper } from ${JSON.stringify(runtime)};`,
+    ...(names.length ? [`import { ${names.join(", ")} } from ${JSON.stringify(runtime)};`] : []),
   ];
   for (const [fileName, alias] of modules) {
     lines.push(`import type * as ${alias} from ${JSON.stringify(specifier(outFile, fileName, extensionFor))};`);
@@ -104,6 +107,15 @@ function specifier(outFile: string, fileName: string, extensionFor: (ext: string
   return rel + extensionFor(ext);
 }
 
+/** A handler keyed by its request: `requestKeyHelper("src/pages#home", { ignoreQuery: ["_dc"] })`. */
+function requestHelperText(fn: CachedFunction): string {
+  const options = [
+    fn.tag.ignoreQuery && `ignoreQuery: ${JSON.stringify(fn.tag.ignoreQuery)}`,
+    fn.tag.vary && `vary: ${JSON.stringify(fn.tag.vary)}`,
+  ].filter(Boolean);
+  return `requestKeyHelper(${JSON.stringify(fn.id)}${options.length ? `, { ${options.join(", ")} }` : ""})`;
+}
+
 /** The helper for one function: `keyHelper<[username: ...], Result>("src/db#DB.get")`. */
 function helperText(ts: typeof TS, checker: TS.TypeChecker, sf: TS.SourceFile, fn: CachedFunction,
                     moduleAlias: (sf: TS.SourceFile) => string): string {
@@ -119,7 +131,7 @@ function helperText(ts: typeof TS, checker: TS.TypeChecker, sf: TS.SourceFile, f
   });
   const signature = checker.getSignatureFromDeclaration(fn.node);
   const returned = signature ? checker.getReturnTypeOfSignature(signature) : undefined;
-  const result = ref && !overloaded ? `Awaited<ReturnType<${ref}>>`
+  const result = fn.http ? "CachedResponse" : ref && !overloaded ? `Awaited<ReturnType<${ref}>>`
     : returned ? simpleType(ts, checker, checker.getAwaitedType(returned) ?? returned) ?? "unknown" : "unknown";
   return `keyHelper<[${params.join(", ")}], ${result}>(${JSON.stringify(fn.id)})`;
 }
@@ -188,10 +200,13 @@ function partType(ts: typeof TS, checker: TS.TypeChecker, sf: TS.SourceFile, fn:
                   ref: string | undefined, overloaded: boolean, moduleAlias: (sf: TS.SourceFile) => string):
     { type: string; optional: boolean } {
   if (part.kind === "this") {
-    const ownerRef = ownerReference(ts, checker, sf, fn, moduleAlias);
-    if (ownerRef) return { type: `${ownerRef}[${JSON.stringify(part.name)}]`, optional: false };
-    const ownerType = fn.owner ? checker.getTypeAtLocation(fn.owner) : undefined;
+    const ownerType = fn.owner ? thisType(ts, checker, fn) : undefined;
     const property = ownerType && checker.getPropertyOfType(ownerType, part.name);
+    const declaration = property?.valueDeclaration;
+    const hidden = !!declaration && (ts.getCombinedModifierFlags(declaration as TS.Declaration) &
+      (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0;
+    const ownerRef = hidden ? undefined : ownerReference(ts, checker, sf, fn, moduleAlias);
+    if (ownerRef) return { type: `${ownerRef}[${JSON.stringify(part.name)}]`, optional: false };
     const type = property && fn.owner ? simpleType(ts, checker, checker.getTypeOfSymbolAtLocation(property, fn.owner)) : undefined;
     return { type: type ?? "unknown", optional: false };
   }
@@ -261,4 +276,13 @@ function simpleType(ts: typeof TS, checker: TS.TypeChecker, type: TS.Type): stri
     return t.getSymbol()?.getName() === "Date";
   };
   return simple(type) ? checker.typeToString(type, undefined, ts.TypeFormatFlags.NoTruncation) : undefined;
+}
+
+/** The type of `this` in a cached method: the instance type, the constructor type for statics, or the object literal's. */
+function thisType(ts: typeof TS, checker: TS.TypeChecker, fn: CachedFunction): TS.Type | undefined {
+  const owner = fn.owner!;
+  if (ts.isObjectLiteralExpression(owner)) return checker.getTypeAtLocation(owner);
+  const symbol = owner.name ? checker.getSymbolAtLocation(owner.name) : checker.getTypeAtLocation(owner).getSymbol();
+  if (!symbol) return undefined;
+  return fn.isStatic ? checker.getTypeOfSymbolAtLocation(symbol, owner) : checker.getDeclaredTypeOfSymbol(symbol);
 }

@@ -107,9 +107,13 @@ function transformFunction(ts: typeof TS, f: TS.NodeFactory, fn: CachedFunction,
     /*typeParameters*/ undefined, /*parameters*/ [], /*type*/ undefined,
     f.createToken(ts.SyntaxKind.EqualsGreaterThanToken), body,
   );
+  const keyArgs = fn.http && !fn.tag.key ? f.createVoidZero()
+    : f.createArrayLiteralExpression(fn.keyParts.map((p) => createKeyExpression(f, p)));
+  const handlerArgs = fn.http ? handlerParameterNames(ts, fn).map((name) => f.createIdentifier(name)) : [];
+  const entry = fn.http === "node" ? "cachedHandler" : fn.http === "fetch" ? "cachedFetch" : "cachedCall";
   const call = f.createCallExpression(
-    f.createPropertyAccessExpression(runtime, "cachedCall"), /*typeArguments*/ undefined,
-    [spec, f.createArrayLiteralExpression(fn.keyParts.map((p) => createKeyExpression(f, p))), inner],
+    f.createPropertyAccessExpression(runtime, entry), /*typeArguments*/ undefined,
+    [spec, keyArgs, ...handlerArgs, inner],
   );
   let newBody: TS.ConciseBody;
   if (ts.isBlock(body)) {
@@ -137,4 +141,10 @@ function transformFunction(ts: typeof TS, f: TS.NodeFactory, fn: CachedFunction,
 
 function isPrologue(ts: typeof TS, statement: TS.Statement): boolean {
   return ts.isExpressionStatement(statement) && ts.isStringLiteral(statement.expression);
+}
+
+/** `req, res` (node) or `request` (fetch): the handler's own parameter names. */
+function handlerParameterNames(ts: typeof TS, fn: CachedFunction): string[] {
+  const params = fn.node.parameters.filter((p) => !(ts.isIdentifier(p.name) && p.name.text === "this"));
+  return params.slice(0, fn.http === "node" ? 2 : 1).map((p) => (p.name as TS.Identifier).text);
 }

@@ -202,21 +202,29 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
     return undefined;
   }
   const isAsync = !!ts.getModifiers(fn)?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword);
-  if (!isAsync && !returnsPromise(ts, fn, options.checker, sf)) {
+  const http = tag.http ?? detectHandler(ts, fn, options.checker, sf);
+  if (http && !handlerParameters(ts, fn, http)) {
+    problems.push(problem("badHandler", ...reportAt, qualifiedName, http === "node" ? "(req, res)" : "(request)"));
+    return undefined;
+  }
+  // Handlers answer through `res` or a Response; they need not be async.
+  if (!http && !isAsync && !returnsPromise(ts, fn, options.checker, sf)) {
     problems.push(problem("notAsync", ...reportAt, qualifiedName));
     return undefined;
   }
   const isStatic = !!ts.getModifiers(declaration as TS.HasModifiers)?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
-  const keyParts = resolveKeyParts(ts, sf, fn, tag, place.owner, isStatic, options.checker, qualifiedName, problems);
+  // A handler without key= is keyed by its request (method, path, query, vary headers) at run time.
+  const keyParts = http && !tag.key ? []
+    : resolveKeyParts(ts, sf, fn, tag, place.owner, isStatic, options.checker, qualifiedName, problems);
   if (!keyParts) return undefined;
-  if (!tag.key && place.owner && readsThis(ts, fn)) {
+  if (!tag.key && !http && place.owner && readsThis(ts, fn)) {
     problems.push(problem("readsThis", ...reportAt, qualifiedName));
   }
   const result: CachedFunction = {
     id: functionId(options.rootDir, sf.fileName, qualifiedName, tag.name),
     qualifiedName, node: fn, tag, keyParts, isAsync, isStatic, owner: place.owner,
     line: sf.getLineAndCharacterOfPosition(fn.getStart(sf)).line + 1,
-    http: tag.http,
+    http,
   };
   if (options.checker) problems.push(...checkTypes(ts, sf, result, options.checker, reportAt));
   return result;
@@ -397,4 +405,39 @@ function readsThis(ts: typeof TS, fn: CachedFunctionNode): boolean {
     return !!ts.forEachChild(node, walk);
   };
   return !!fn.body && walk(fn.body);
+}
+
+function handlerParameters(ts: typeof TS, fn: CachedFunctionNode, kind: "node" | "fetch"): boolean {
+  const params = fn.parameters.filter((p) => !(ts.isIdentifier(p.name) && p.name.text === "this"));
+  const count = kind === "node" ? 2 : 1;
+  return params.length >= count && params.slice(0, count).every((p) => ts.isIdentifier(p.name) && !p.dotDotDotToken);
+}
+
+/**
+ * Is this an HTTP handler? By the types when there is a checker: `(req, res)` where req has
+ * method/url/headers and res has setHeader/end/statusCode (node:http, Express), or
+ * `(request) => Response` where both look like the fetch API's. By the annotations otherwise.
+ */
+function detectHandler(ts: typeof TS, fn: CachedFunctionNode, checker: TS.TypeChecker | undefined,
+                       sf: TS.SourceFile): "node" | "fetch" | undefined {
+  const params = fn.parameters.filter((p) => !(ts.isIdentifier(p.name) && p.name.text === "this"));
+  if (params.length === 0) return undefined;
+  if (checker) {
+    const has = (type: TS.Type, names: string[]) => !(type.flags & ts.TypeFlags.Any) &&
+      names.every((name) => checker.getPropertyOfType(checker.getApparentType(type), name));
+    const first = checker.getTypeAtLocation(params[0]);
+    if (params.length >= 2 && has(first, ["method", "url", "headers"]) &&
+        has(checker.getTypeAtLocation(params[1]), ["setHeader", "end", "statusCode"])) return "node";
+    const signature = checker.getSignatureFromDeclaration(fn);
+    if (signature && has(first, ["method", "url", "headers", "arrayBuffer"])) {
+      const returned = checker.getReturnTypeOfSignature(signature);
+      if (has(checker.getAwaitedType(returned) ?? returned, ["status", "headers", "arrayBuffer"])) return "fetch";
+    }
+    return undefined;
+  }
+  const text = (node: TS.Node | undefined) => node?.getText(sf) ?? "";
+  if (params.length >= 2 && /\b(IncomingMessage|Request)\b/.test(text(params[0].type)) &&
+      /\b(ServerResponse|Response)\b/.test(text(params[1].type))) return "node";
+  if (/\bRequest\b/.test(text(params[0].type)) && /\bResponse\b/.test(text(fn.type))) return "fetch";
+  return undefined;
 }

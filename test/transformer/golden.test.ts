@@ -26,7 +26,7 @@ describe.each(cases)("fixtures/transform/%s", (name) => {
       expect(js).toBe(plain.outputs.get("input.js"));
       expect(js).not.toContain("cachedCall");
     } else {
-      expect(js).toContain("cachedCall");
+      expect(js).toMatch(/cached(Call|Handler|Fetch)\(/);
       await expect(js).toMatchFileSnapshot(path.join(dir, `output.${module}.js`));
     }
   });
@@ -53,7 +53,7 @@ test.each(["es2015", "es5"] as const)("every fixture also compiles down to %s", 
     const result = compileFiles([path.join(root, name, "input.ts")], { target, compilerOptions: { experimentalDecorators: true } });
     expect(result.diagnostics, name).toEqual([]);
     const js = result.outputs.get("input.js")!;
-    if (!fs.existsSync(path.join(root, name, "untouched"))) expect(js, name).toContain("cachedCall");
+    if (!fs.existsSync(path.join(root, name, "untouched"))) expect(js, name).toMatch(/cached(Call|Handler|Fetch)\(/);
     expect(() => new Function("require", "exports", "module", js), name).not.toThrow();
   }
 });
