@@ -24,15 +24,20 @@ function run(args, cwd, useTime) {
   });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   let rssMb;
+  let cpuSeconds;
   if (useTime) {
-    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr ?? "");
-    rssMb = m ? Number(m[1]) / 1024 : NaN;
+    const text = result.stderr ?? "";
+    const field = (name) => Number(new RegExp(`${name}: ([\\d.]+)`).exec(text)?.[1] ?? NaN);
+    rssMb = field("Maximum resident set size \\(kbytes\\)") / 1024;
+    cpuSeconds = field("User time \\(seconds\\)") + field("System time \\(seconds\\)");
   } else {
-    rssMb = existsSync(rssFile) ? Number(readFileSync(rssFile, "utf8")) / 1024 : NaN;
+    const [rss, cpu] = existsSync(rssFile) ? readFileSync(rssFile, "utf8").split(" ").map(Number) : [NaN, NaN];
+    rssMb = rss / 1024;
+    cpuSeconds = cpu / 1e6;
     rmSync(rssFile, { force: true });
   }
   const stderr = useTime ? (result.stderr ?? "").split("\tCommand being timed")[0] : result.stderr ?? "";
-  return { status: result.status, seconds, rssMb, output: `${result.stdout ?? ""}${stderr}`.trim() };
+  return { status: result.status, seconds, cpuSeconds, rssMb, output: `${result.stdout ?? ""}${stderr}`.trim() };
 }
 
 function countFiles(dir, predicate) {
@@ -45,7 +50,7 @@ function countFiles(dir, predicate) {
 }
 
 /** Runs the build-cost comparison; `root` is the repository. */
-export function runBuildCost({ root, files, tagged, rounds, workDir }) {
+export function runBuildCost({ root, files, tagged, rounds, workDir, withNoPlugin = true, log }) {
   const dir = mkdtempSync(join(workDir, "gen-"));
   const generated = generateProject(dir, { files, tagged });
   const useTime = timeV();
@@ -55,13 +60,14 @@ export function runBuildCost({ root, files, tagged, rounds, workDir }) {
     { name: "tsc", label: "plain tsc", args: [tsc, "-p", "tsconfig.json", "--outDir", "dist-tsc"] },
     { name: "tspc+plugin", label: "tspc + tscaching/transformer", args: [tspc, "-p", "tsconfig.json", "--outDir", "dist-tspc"] },
     { name: "tspc", label: "tspc, no plugin (ts-patch alone)", args: [tspc, "-p", "tsconfig.noplugin.json", "--outDir", "dist-noplugin"] },
-  ];
+  ].filter((v) => withNoPlugin || v.name !== "tspc");
   const runs = Object.fromEntries(variants.map((v) => [v.name, []]));
   const failures = [];
   for (let r = 0; r < rounds; r++) {
     const order = variants.slice(r % variants.length).concat(variants.slice(0, r % variants.length));
     if (r % 2) order.reverse();
     for (const v of order) {
+      log?.(`build: ${v.label} (round ${r + 1})`);
       const result = run(v.args, dir, useTime);
       if (result.status !== 0) failures.push(`${v.label} exited ${result.status}: ${result.output.slice(0, 500)}`);
       runs[v.name].push(result);
@@ -70,7 +76,7 @@ export function runBuildCost({ root, files, tagged, rounds, workDir }) {
   const transformedFiles = existsSync(join(dir, "dist-tspc"))
     ? countFiles(join(dir, "dist-tspc"), (p) => p.endsWith(".js") && readFileSync(p, "utf8").includes("cachedCall("))
     : 0;
-  const ratio = (a, b) => median(runs[a].map((x, i) => x.seconds / runs[b][i].seconds));
+  const ratio = (a, b, f = "seconds") => (runs[a] && runs[b] ? median(runs[a].map((x, i) => x[f] / runs[b][i][f])) : NaN);
   const build = {
     files: generated.files,
     tagged: generated.tagged,
@@ -83,24 +89,28 @@ export function runBuildCost({ root, files, tagged, rounds, workDir }) {
       command: `node ${v.args.join(" ")}`,
       secondsMedian: median(runs[v.name].map((x) => x.seconds)),
       seconds: runs[v.name].map((x) => x.seconds),
+      cpuSecondsMedian: median(runs[v.name].map((x) => x.cpuSeconds)),
       rssMbMedian: median(runs[v.name].map((x) => x.rssMb)),
       rssMbMax: Math.max(...runs[v.name].map((x) => x.rssMb)),
     })),
     ratioPluginVsTsc: ratio("tspc+plugin", "tsc"),
     ratioPluginVsTsc_perRound: runs["tspc+plugin"].map((x, i) => x.seconds / runs.tsc[i].seconds),
+    cpuRatioPluginVsTsc: ratio("tspc+plugin", "tsc", "cpuSeconds"),
     ratioNoPluginVsTsc: ratio("tspc", "tsc"),
     ratioPluginVsNoPlugin: ratio("tspc+plugin", "tspc"),
     failures,
   };
 
+  log?.("build: tscaching keys");
   const cli = join(root, "dist/cli/bin.js");
   let keys;
   if (!existsSync(cli)) {
-    keys = { available: false, reason: "not available: dist/cli/bin.js does not exist (the CLI is not built yet)" };
+    keys = { available: false, reason: "dist/cli/bin.js does not exist (the CLI is not built yet)" };
   } else {
     const args = [relative(dir, cli), "keys", "-p", "tsconfig.json", "-o", "keys.generated.ts"];
     const keyRuns = [];
-    for (let r = 0; r < rounds; r++) keyRuns.push(run(args, dir, useTime));
+    // Two runs at most: the command is far from a ratio goal, and each run loads a whole program.
+    for (let r = 0; r < Math.min(rounds, 2); r++) keyRuns.push(run(args, dir, useTime));
     const failed = keyRuns.find((x) => x.status !== 0);
     const out = join(dir, "keys.generated.ts");
     keys = {
@@ -110,6 +120,7 @@ export function runBuildCost({ root, files, tagged, rounds, workDir }) {
       error: failed ? `exited ${failed.status}: ${failed.output.slice(0, 500)}` : undefined,
       secondsMedian: median(keyRuns.map((x) => x.seconds)),
       seconds: keyRuns.map((x) => x.seconds),
+      cpuSecondsMedian: median(keyRuns.map((x) => x.cpuSeconds)),
       rssMbMedian: median(keyRuns.map((x) => x.rssMb)),
       rssMbMax: Math.max(...keyRuns.map((x) => x.rssMb)),
       outputBytes: existsSync(out) ? statSync(out).size : 0,

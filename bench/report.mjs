@@ -21,21 +21,24 @@ export function evaluateGoals(results) {
   const ratio = (comparison, b) => comparison?.ratios.find((r) => r.b === b);
   for (const c of results.hitMemcached?.results ?? []) {
     const floor = ratio(c, FLOOR);
-    if (floor) goals.push({ item: 1, label: `memcached hit, ${c.mode}: tscaching ÷ hand-written memjs`, value: floor.median, spread: [floor.min, floor.max], goal: 1.1, op: "≤", kind: "ratio" });
+    if (floor) goals.push({ item: 1, short: `memcached hit, ${c.mode === "serial" ? "serial" : "64 concurrent"} ÷ memjs floor`, label: `memcached hit, ${c.mode}: tscaching ÷ hand-written memjs`, value: floor.median, spread: [floor.min, floor.max], goal: 1.1, op: "≤", kind: "ratio" });
   }
   for (const c of results.hitMemcached?.results ?? []) {
     for (const r of c.ratios.filter((r) => r.b !== FLOOR)) {
-      goals.push({ item: 2, label: `memcached hit, ${c.mode}: tscaching ÷ ${r.b}`, value: r.median, spread: [r.min, r.max], goal: 1, op: "<", kind: "ratio" });
+      goals.push({ item: 2, short: `memcached hit, ${c.mode === "serial" ? "serial" : "64 concurrent"} ÷ ${r.b.split(" ")[0]}`, label: `memcached hit, ${c.mode}: tscaching ÷ ${r.b}`, value: r.median, spread: [r.min, r.max], goal: 1, op: "<", kind: "ratio" });
     }
   }
   for (const c of results.hitMemory?.results ?? []) {
     const r = ratio(c, LRU);
-    if (r) goals.push({ item: 3, label: "memory hit: tscaching ÷ lru-cache get in an async function", value: r.median, spread: [r.min, r.max], goal: 2, op: "≤", kind: "ratio" });
+    if (r) goals.push({ item: 3, short: "memory hit ÷ bare lru-cache get", label: "memory hit: tscaching ÷ lru-cache get in an async function", value: r.median, spread: [r.min, r.max], goal: 2, op: "≤", kind: "ratio" });
   }
   const ts = results.stampede?.contenders.find((c) => c.name === "tscaching");
   if (ts) goals.push({ item: 4, label: `stampede: executions of the function for ${results.stampede.callers} concurrent calls on a cold key (worst round)`, value: ts.executionsMax, goal: 1, op: "=", kind: "count" });
   const b = results.buildCost?.build;
-  if (b) goals.push({ item: 5, label: `build: tspc + plugin ÷ plain tsc (${b.files} files, ${b.tagged} tagged functions)`, value: b.ratioPluginVsTsc, spread: [Math.min(...b.ratioPluginVsTsc_perRound), Math.max(...b.ratioPluginVsTsc_perRound)], goal: 1.15, op: "≤", kind: "ratio" });
+  if (b) {
+    goals.push({ item: 5, short: "build wall time: tspc + plugin ÷ tsc", label: `build wall time: tspc + plugin ÷ plain tsc (${b.files} files, ${b.tagged} tagged functions)`, value: b.ratioPluginVsTsc, spread: [Math.min(...b.ratioPluginVsTsc_perRound), Math.max(...b.ratioPluginVsTsc_perRound)], goal: 1.15, op: "≤", kind: "ratio" });
+    goals.push({ item: 5, short: "build CPU time: tspc + plugin ÷ tsc", label: "build CPU time (user + sys): tspc + plugin ÷ plain tsc", value: b.cpuRatioPluginVsTsc, goal: 1.15, op: "≤", kind: "ratio" });
+  }
   const k = results.buildCost?.keys;
   if (k) {
     goals.push(k.available && k.ok
@@ -45,7 +48,7 @@ export function evaluateGoals(results) {
   }
   for (const c of results.sizes?.results ?? []) {
     const r = ratio(c, FLOOR);
-    if (r) goals.push({ item: 6, label: `memcached hit, ${c.size} value: tscaching ÷ hand-written memjs`, value: r.median, spread: [r.min, r.max], goal: 1.1, op: "≤", kind: "ratio", reference: true });
+    if (r) goals.push({ item: 6, short: `memcached hit, ${c.size} value ÷ memjs floor`, label: `memcached hit, ${c.size} value: tscaching ÷ hand-written memjs`, value: r.median, spread: [r.min, r.max], goal: 1.1, op: "≤", kind: "ratio", reference: true });
   }
   for (const g of goals) {
     g.met = !Number.isFinite(g.value) ? undefined
@@ -55,11 +58,14 @@ export function evaluateGoals(results) {
 }
 
 const verdict = (g) => (g.met === undefined ? (g.note ?? "n/a") : g.met ? "met" : "MISSED");
-const shownValue = (g) => (g.kind === "ratio" ? `${fmt(g.value)}×` : g.kind === "seconds" ? (Number.isFinite(g.value) ? `${fmt(g.value, 1)} s` : "—") : String(g.value));
+const ratioText = (g) => (fmt(g.value) === fmt(g.goal) ? fmt(g.value, 3) : fmt(g.value));
+const shownValue = (g) => (g.kind === "ratio" ? `${ratioText(g)}×` : g.kind === "seconds" ? (Number.isFinite(g.value) ? `${fmt(g.value, 1)} s` : "—") : String(g.value));
 const shownGoal = (g) => `${g.op} ${g.kind === "ratio" ? `${fmt(g.goal)}×` : g.kind === "seconds" ? `${g.goal} s` : g.goal}${g.reference ? " (item 1's goal, for reference)" : ""}`;
 
-function table(headers, rows) {
-  return [`| ${headers.join(" | ")} |`, `|${headers.map((h, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+/** A markdown table; `left` lists the columns aligned left (the others are numbers, aligned right). */
+function table(headers, rows, left = [0]) {
+  const align = headers.map((_, i) => (left.includes(i) ? "---" : "---:"));
+  return [`| ${headers.join(" | ")} |`, `|${align.join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
 function comparisonTable(c) {
@@ -94,9 +100,11 @@ export function textReport(results) {
   if (results.buildCost) {
     const { build, keys } = results.buildCost;
     lines.push("", `build — ${build.files} files, ${build.tagged} tagged functions, ${build.rounds} rounds`);
-    for (const v of build.variants) lines.push(`  ${pad(v.label, 46)} ${pad(`${fmt(v.secondsMedian, 2)} s`, 12)} peak RSS ${fmt(v.rssMbMedian, 0)} MB`);
+    for (const v of build.variants) lines.push(`  ${pad(v.label, 46)} ${pad(`${fmt(v.secondsMedian, 2)} s`, 10)} ${pad(`CPU ${fmt(v.cpuSecondsMedian, 2)} s`, 14)} peak RSS ${fmt(v.rssMbMedian, 0)} MB`);
+    lines.push(`  tspc + plugin ÷ tsc: ${fmt(build.ratioPluginVsTsc)}× wall, ${fmt(build.cpuRatioPluginVsTsc)}× CPU`);
     lines.push(`  tscaching keys: ${keys.available ? (keys.ok ? `${fmt(keys.secondsMedian, 2)} s, peak RSS ${fmt(keys.rssMbMedian, 0)} MB` : `failed: ${keys.error}`) : "not available"}`);
   }
+  if (results.meta.failedSuites?.length) lines.push("", `FAILED suites: ${results.meta.failedSuites.join(", ")}`);
   lines.push("", "goals");
   for (const g of evaluateGoals(results)) lines.push(`  [${pad(verdict(g), 6)}] item ${g.item}: ${g.label}: ${shownValue(g)} (goal ${shownGoal(g)})`);
   return lines.join("\n");
@@ -107,7 +115,7 @@ export function renderSvg(results) {
   const goals = evaluateGoals(results);
   const ratios = goals.filter((g) => g.kind === "ratio" && Number.isFinite(g.value));
   const others = goals.filter((g) => g.kind !== "ratio");
-  const W = 1000, left = 470, right = 60, rowH = 26, top = 70;
+  const W = 1000, left = 340, right = 60, rowH = 26, top = 70;
   const lo = 0.125, hi = Math.max(32, ...ratios.map((g) => g.value * 1.2));
   const x = (v) => left + ((Math.log2(Math.max(v, lo)) - Math.log2(lo)) / (Math.log2(hi) - Math.log2(lo))) * (W - left - right);
   const H = top + ratios.length * rowH + 40 + others.length * 22 + 40;
@@ -126,11 +134,11 @@ export function renderSvg(results) {
     const y = top + i * rowH;
     const color = g.met ? "#2e9d4f" : g.reference ? "#e3a21a" : "#d2362b";
     const x0 = x(Math.min(1, g.value)), x1 = x(Math.max(1, g.value));
-    out.push(`<text x="${left - 8}" y="${y + 16}" text-anchor="end">${esc(`${g.item}. ${g.label}`.slice(0, 78))}</text>`,
+    out.push(`<text x="${left - 8}" y="${y + 16}" text-anchor="end">${esc(`${g.item}. ${g.short ?? g.label}`)}</text>`,
       `<rect x="${x0}" y="${y + 5}" width="${Math.max(2, x1 - x0)}" height="${rowH - 10}" fill="${color}"/>`);
     if (g.spread) out.push(`<line x1="${x(g.spread[0])}" y1="${y + rowH / 2}" x2="${x(g.spread[1])}" y2="${y + rowH / 2}" stroke="#222" stroke-width="1"/>`);
     out.push(`<line x1="${x(g.goal)}" y1="${y + 1}" x2="${x(g.goal)}" y2="${y + rowH - 1}" stroke="#000" stroke-width="2.5" stroke-dasharray="3,2"/>`,
-      `<text x="${x1 + 6}" y="${y + 16}" fill="#222">${fmt(g.value)}×</text>`);
+      `<text x="${x1 + 6}" y="${y + 16}" fill="#222">${ratioText(g)}×</text>`);
   });
   let y = top + ratios.length * rowH + 30;
   out.push(`<text x="20" y="${y}" fill="#333">Bars: green = goal met, red = missed, amber = size rows (item 1's 1.10× goal shown for reference). Dashed mark: the goal. Thin line: min–max over rounds.</text>`);
@@ -164,7 +172,9 @@ export function renderMarkdown(results, chartPath) {
     "`tscaching/transformer` plugin, and the bench calls its `dist/`.", "",
     `![ratios vs goals](${chartPath})`, "",
     "## Goals", "",
-    table(["item", "measure", "result", "goal", ""], goals.map((g) => [String(g.item), g.label, shownValue(g), shownGoal(g), verdict(g)])), "");
+    table(["item", "measure", "result", "goal", "verdict"], goals.map((g) => [String(g.item), g.label, shownValue(g), shownGoal(g),
+      g.met === false ? "**missed**" : verdict(g)]), [1, 4]), "");
+  if (m.failedSuites?.length) md.push(`**Suites that failed in this run (their goals are missing above):** ${m.failedSuites.join(", ")}.`, "");
   const missed = goals.filter((g) => g.met === false && !g.reference);
   if (missed.length > 0) {
     md.push(`**${missed.length} goal${missed.length > 1 ? "s" : ""} missed in this run.** See [what limits the hot path](#what-limits-the-hot-path).`, "");
@@ -179,12 +189,12 @@ export function renderMarkdown(results, chartPath) {
     `- One memcached serves the whole run. Each suite runs in its own Node process (\`--expose-gc\`); every contender is warmed up, then the contenders run one after another in each of ${m.scale.rounds} rounds, their order rotating (and reversing every other round) so drift favours nobody; a GC runs before each timed segment.`,
     "- Ratios are tscaching's time per call divided by the other's **within the same round**; the tables give the median of those per-round ratios (and their range), and the median µs per call. On this noisy machine the absolute times move from run to run; the ratios are what the goals are about.",
     "- Hit runs fill every key first and check afterwards that no original function ran during the timed rounds (a timeout falling back to the function would otherwise pass for a fast hit); every contender must return the same JSON for sample keys.",
-    "- Concurrent runs: 64 callers, each awaiting its calls one after the other on keys no other caller uses at the same time (1024 keys), so tscaching's in-flight sharing gives it no advantage.",
+    `- Concurrent runs: 64 callers, each awaiting its calls one after the other on keys no other caller uses at the same time (${m.scale.keys} keys), so tscaching's in-flight sharing gives it no advantage.`,
     "");
   md.push("Commands:", "", "```sh", ...m.commands, "```", "");
 
   md.push("## 1–2. Hit path on memcached: floor and peers", "",
-    "The value is a ~100-byte record (`{ id, name, email, roles, active, score }`) under 1024 keys.",
+    `The value is a ~100-byte record (\`{ id, name, email, roles, active, score }\`) under ${m.scale.keys} keys.`,
     "The floor is `await client.get(key)` on one memjs client and `JSON.parse(value.toString())`: no key canonicalisation,",
     "no stored-value header, no copy, no timeout, no in-flight sharing. cache-manager 7 `wrap` runs over Keyv 5 and the",
     "official `@keyv/memcache` store. type-cacheable has no memcached adapter (it ships redis, ioredis, node-cache and",
@@ -215,13 +225,16 @@ export function renderMarkdown(results, chartPath) {
       `A generated project (\`bench/gen-project.mjs\`): ${build.files} files, ${build.tagged} tagged functions (function declarations,`,
       `methods with \`key=this.…\`, arrow functions with \`name=\`, object-literal methods), each file importing its predecessor.`,
       `Compilers alternate over ${build.rounds} rounds; memory peaks from ${build.memoryTool}. ${build.transformedFiles} emitted files contain \`cachedCall(\`.`, "",
-      table(["build", "wall time (median)", "peak RSS (median)", "peak RSS (max)"],
-        build.variants.map((v) => [v.label, `${fmt(v.secondsMedian, 2)} s`, `${fmt(v.rssMbMedian, 0)} MB`, `${fmt(v.rssMbMax, 0)} MB`])), "",
-      `tspc + plugin ÷ plain tsc: **${fmt(build.ratioPluginVsTsc)}×** (per round: ${build.ratioPluginVsTsc_perRound.map((r) => fmt(r)).join(", ")}); ` +
-      `ts-patch alone ÷ tsc: ${fmt(build.ratioNoPluginVsTsc)}×; the plugin's own share (tspc + plugin ÷ tspc): ${fmt(build.ratioPluginVsNoPlugin)}×.`, "");
+      table(["build", "wall time (median)", "CPU time, user + sys (median)", "peak RSS (median)", "peak RSS (max)"],
+        build.variants.map((v) => [v.label, `${fmt(v.secondsMedian, 2)} s`, `${fmt(v.cpuSecondsMedian, 2)} s`, `${fmt(v.rssMbMedian, 0)} MB`, `${fmt(v.rssMbMax, 0)} MB`])), "",
+      `tspc + plugin ÷ plain tsc: **${fmt(build.ratioPluginVsTsc)}×** (per round: ${build.ratioPluginVsTsc_perRound.map((r) => fmt(r)).join(", ")})` +
+      `; in CPU time ${fmt(build.cpuRatioPluginVsTsc)}×` +
+      (Number.isFinite(build.ratioNoPluginVsTsc)
+        ? `; ts-patch alone ÷ tsc: ${fmt(build.ratioNoPluginVsTsc)}×; the plugin's own share (tspc + plugin ÷ tspc without it): ${fmt(build.ratioPluginVsNoPlugin)}×.`
+        : "."), "");
     if (build.failures.length) md.push("Build failures:", "", ...build.failures.map((f) => `- ${f}`), "");
     md.push(keys.available
-      ? (keys.ok ? `\`tscaching keys\` (\`${keys.command}\`): **${fmt(keys.secondsMedian, 2)} s** median, peak RSS ${fmt(keys.rssMbMedian, 0)} MB, ${keys.outputBytes} bytes written.`
+      ? (keys.ok ? `\`tscaching keys\` (\`${keys.command}\`): **${fmt(keys.secondsMedian, 2)} s** median wall time (${fmt(keys.cpuSecondsMedian, 2)} s CPU), peak RSS ${fmt(keys.rssMbMedian, 0)} MB, ${keys.outputBytes} bytes written.`
         : `\`tscaching keys\` failed: ${keys.error}`)
       : `\`tscaching keys\`: **not available** — ${keys.reason}. The bench runs it (\`node dist/cli/bin.js keys -p tsconfig.json -o keys.generated.ts\` in the generated project) as soon as the CLI is built.`, "");
   }

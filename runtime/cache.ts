@@ -211,18 +211,26 @@ export const cache = {
   serverStats(): Promise<Record<string, Record<string, string>>> {
     return guarded("*", {}, () => state().backend.stats());
   },
-  /** Hits, misses and errors of this process, in all and per cached function id. */
+  /**
+   * Hits, misses, errors and stale serves (`staleServes`: calls answered with a value past its ttl)
+   * of this process, in all and per cached function id. A function's `staleServes` is present only
+   * when its tag has `stale=` (no other function can serve a stale value).
+   */
   stats() {
-    const functions = Object.fromEntries(cachedFunctions().map((f) => [f.id, { hits: f.hits, misses: f.misses, errors: f.errors }]));
-    const total = { hits: 0, misses: 0, errors: 0 };
-    for (const f of Object.values(functions)) {
+    const entries: Array<[string, { hits: number; misses: number; errors: number; staleServes?: number }]> = [];
+    const total = { hits: 0, misses: 0, errors: 0, staleServes: 0 };
+    for (const f of cachedFunctions()) {
+      entries.push([f.id, f.stale
+        ? { hits: f.hits, misses: f.misses, errors: f.errors, staleServes: f.staleServes }
+        : { hits: f.hits, misses: f.misses, errors: f.errors }]);
       total.hits += f.hits;
       total.misses += f.misses;
       total.errors += f.errors;
+      total.staleServes += f.staleServes;
     }
-    return { ...total, functions };
+    return { ...total, functions: Object.fromEntries(entries) };
   },
-  /** Listen to `hit`, `miss` and `error`. */
+  /** Listen to `hit`, `miss`, `stale`, `error` and `circuit` (payloads: see {@link CacheEvents}). */
   on<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): void {
     events.on(event, listener as never);
   },

@@ -13,8 +13,12 @@ export class CacheError extends Error {
    * - `EENCODE`: a result cannot be stored (a function inside it, a cycle); it was returned uncached.
    * - `EDECODE`: a stored entry is not readable (foreign, truncated, older format); treated as a miss.
    * - `E2BIG`: a result is larger than the server's item size; it was returned uncached.
+   * - `ECIRCUIT`: a server's circuit breaker is open (it failed repeatedly) and calls for its keys
+   *   skip the cache. Reported once per opening (for the first call it turns away), not per call.
+   * - `EREFRESH`: the background refresh of a stale value (`stale=`) rejected; the stale value is
+   *   still served until its grace period ends. `cause` is the function's rejection.
    */
-  readonly code: "ESERVER" | "ETIMEDOUT" | "EKEY" | "EENCODE" | "EDECODE" | "E2BIG";
+  readonly code: "ESERVER" | "ETIMEDOUT" | "EKEY" | "EENCODE" | "EDECODE" | "E2BIG" | "ECIRCUIT" | "EREFRESH";
   /** The cached function's id, when the error happened in a cached call. */
   readonly id?: string;
   /** The memcached key involved, when there is one. */
@@ -70,6 +74,21 @@ export interface CacheOptions {
   memory?: { maxEntries?: number; maxBytes?: number };
   /** `false` turns caching off: every call runs the original function. @default TSCACHING_DISABLED unset */
   enabled?: boolean;
+  /**
+   * Per-server circuit breaker (memcached only): after `failures` consecutive failures (connection
+   * errors, timeouts; requests failing together count once) the server is skipped at once for
+   * `cooldown` ms, then one background probe decides; each failed probe doubles the cool-down up to
+   * `maxCooldown`. `false` turns it off (every call then waits for its own failure).
+   * @default { failures: 5, cooldown: 500, maxCooldown: 3000 }
+   */
+  breaker?: false | { failures?: number; cooldown?: number; maxCooldown?: number };
+  /**
+   * While a server is marked down, send its keys to the next server in rendezvous order instead of
+   * running uncached. Off by default: those copies are not updated once the owner is back, and would
+   * be served again (stale) if it failed a second time within their ttl.
+   * @default TSCACHING_FAILOVER=1, else false
+   */
+  failover?: boolean;
   /** Called with every cache failure (the call itself still answers). */
   onError?: (error: CacheError) => void;
 }
@@ -87,6 +106,8 @@ export interface ResolvedOptions {
   readonly password?: string;
   readonly memory: { readonly maxEntries: number; readonly maxBytes: number };
   readonly enabled: boolean;
+  readonly breaker: false | { readonly failures: number; readonly cooldown: number; readonly maxCooldown: number };
+  readonly failover: boolean;
   readonly onError?: (error: CacheError) => void;
 }
 
@@ -125,7 +146,7 @@ export function parseServers(option: string, value: CacheOptions["servers"]): Se
 export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   if (typeof options !== "object" || options === null) fail("options", "an object", options);
   const known = ["servers", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "invalidationCheck", "username",
-    "password", "memory", "enabled", "onError"];
+    "password", "memory", "enabled", "onError", "breaker", "failover"];
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) throw new TypeError(`tscaching: unknown option "${name}" (known: ${known.join(", ")})`);
   }
@@ -144,6 +165,9 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
   if (typeof memory !== "object" || memory === null) fail("memory", "an object", memory);
   if (options.onError !== undefined && typeof options.onError !== "function") fail("onError", "a function", options.onError);
   if (options.enabled !== undefined && typeof options.enabled !== "boolean") fail("enabled", "a boolean", options.enabled);
+  if (options.failover !== undefined && typeof options.failover !== "boolean") fail("failover", "a boolean", options.failover);
+  const breaker = options.breaker ?? {};
+  if (breaker !== false && (typeof breaker !== "object" || breaker === null)) fail("breaker", "an object or false", breaker);
   for (const name of ["username", "password"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "string") fail(name, "a string", options[name]);
   }
@@ -162,6 +186,13 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
       maxBytes: memory.maxBytes === undefined ? 64 * 1024 * 1024 : integer("memory.maxBytes", memory.maxBytes, 1),
     },
     enabled: options.enabled ?? !["1", "true", "yes"].includes((env.TSCACHING_DISABLED ?? "").toLowerCase()),
+    breaker: breaker === false ? false : {
+      failures: breaker.failures === undefined ? 5 : integer("breaker.failures", breaker.failures, 1, 1_000_000),
+      cooldown: breaker.cooldown === undefined ? 500 : integer("breaker.cooldown", breaker.cooldown, 1, 3_600_000),
+      maxCooldown: breaker.maxCooldown === undefined ? Math.max(3_000, breaker.cooldown ?? 0)
+        : integer("breaker.maxCooldown", breaker.maxCooldown, breaker.cooldown ?? 1, 3_600_000),
+    },
+    failover: options.failover ?? ["1", "true", "yes"].includes((env.TSCACHING_FAILOVER ?? "").toLowerCase()),
     onError: options.onError,
   };
 }

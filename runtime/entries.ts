@@ -5,6 +5,14 @@
  *   `cache.incr`/`decr` stay atomic on the server. Only 1-15 digits (and memcached's space padding) make a counter.
  * - Everything else goes through the codec (magic, version, length, payload).
  * - An entry written under a group generation above 0 starts with `\u0002<gen>:` (see groups.ts).
+ * - After that, an entry of a function tagged `stale=` starts with `\u0003<soft expiry>:`: the time
+ *   (ms since the epoch, the writer's clock) its ttl runs out. memcached itself keeps it for ttl +
+ *   stale seconds. Functions without `stale=` store no envelope, so their entries cost nothing more.
+ * - A cached rejection (`errors=`) is `\u0004` followed by the codec's encoding of `[name, message]`.
+ *
+ * Anything else (a foreign value, a truncated one, another format version) reads as `corrupt`: a
+ * miss, never a wrong value. The one format without a header is the counter (bare digits), which
+ * memcached's own incr/decr need; only a non-memcached writer could truncate one.
  */
 import type { Backend } from "./backends/backend";
 import { decodeValue, encodeValue } from "./codec";
@@ -12,13 +20,23 @@ import { generationOf, groupOf, learn, splitGeneration, withGeneration } from ".
 
 // memcached pads a counter that shrank with spaces ("12" decremented by 10 reads "2 ").
 const COUNTER = /^\d{1,15} *$/;
+const SOFT_EXPIRY = 3;
+const REJECTION = 4;
 
-/** Encode a value written under `generation`. Throws `ValueEncodeError` for what cannot be stored. */
-export function encodeEntry(value: unknown, generation: number): string {
+/**
+ * Encode a value written under `generation`; with `softExpiry` (ms since the epoch) wrapped in the
+ * stale envelope. Throws `ValueEncodeError` for what cannot be stored.
+ */
+export function encodeEntry(value: unknown, generation: number, softExpiry?: number): string {
   const encoded = typeof value === "number" && Number.isSafeInteger(value) && value >= 0 && !Object.is(value, -0) && value < 1e15
     ? String(value)
     : encodeValue(value);
-  return withGeneration(encoded, generation);
+  return withGeneration(softExpiry === undefined ? encoded : `\u0003${Math.floor(softExpiry)}:${encoded}`, generation);
+}
+
+/** Encode a cached rejection: its name and message only, never the error object itself. */
+export function encodeRejection(name: string, message: string, generation: number): string {
+  return withGeneration(`\u0004${encodeValue([name, message])}`, generation);
 }
 
 function decodeStored(raw: Buffer | string): { value: unknown } | undefined {
@@ -29,10 +47,45 @@ function decodeStored(raw: Buffer | string): { value: unknown } | undefined {
   return decodeValue(raw);
 }
 
-/** The outcome of reading a key: `generation` is the one to write a fresh value with. */
+/**
+ * The outcome of reading a key: `generation` is the one to write a fresh value with. `stale` here
+ * means written under an older group generation (invalidated); a value past its ttl inside its
+ * `stale=` window is a `hit` whose `softExpiry` has passed.
+ */
 export type Entry =
-  | { readonly kind: "hit"; readonly value: unknown; readonly generation: number }
+  | { readonly kind: "hit"; readonly value: unknown; readonly generation: number; readonly softExpiry: number | undefined }
+  | { readonly kind: "rejected"; readonly name: string; readonly message: string; readonly generation: number }
   | { readonly kind: "miss" | "stale" | "corrupt"; readonly generation: number };
+
+const at = (raw: Buffer | string, i: number): number => (typeof raw === "string" ? raw.charCodeAt(i) : raw[i] ?? NaN);
+const from = (raw: Buffer | string, i: number): Buffer | string => (typeof raw === "string" ? raw.slice(i) : raw.subarray(i));
+
+/** Decode what follows the generation prefix. */
+function decodeBody(rest: Buffer | string, generation: number): Entry {
+  const first = at(rest, 0);
+  if (first === SOFT_EXPIRY) {
+    // `\u0003` + 1-16 digits + ":"; anything else (a truncated envelope) is corrupt.
+    let softExpiry = 0;
+    let i = 1;
+    for (; i < 18; i++) {
+      const c = at(rest, i);
+      if (!(c >= 0x30 && c <= 0x39)) break;
+      softExpiry = softExpiry * 10 + c - 0x30;
+    }
+    if (i === 1 || i === 18 || at(rest, i) !== 0x3a) return { kind: "corrupt", generation };
+    const decoded = decodeStored(from(rest, i + 1));
+    return decoded ? { kind: "hit", value: decoded.value, generation, softExpiry } : { kind: "corrupt", generation };
+  }
+  if (first === REJECTION) {
+    const decoded = decodeValue(from(rest, 1))?.value;
+    if (Array.isArray(decoded) && decoded.length === 2 && typeof decoded[0] === "string" && typeof decoded[1] === "string") {
+      return { kind: "rejected", name: decoded[0], message: decoded[1], generation };
+    }
+    return { kind: "corrupt", generation };
+  }
+  const decoded = decodeStored(rest);
+  return decoded ? { kind: "hit", value: decoded.value, generation, softExpiry: undefined } : { kind: "corrupt", generation };
+}
 
 /**
  * Read and decode an entry, checking its group generation. One backend round trip while the
@@ -56,8 +109,7 @@ export async function readEntry(backend: Backend, key: string, window: number): 
   if (generation < current) return { kind: "stale", generation: current };
   // Written under a newer generation than this process knew: another process invalidated.
   if (generation > current) learn(backend, group, generation);
-  const decoded = decodeStored(rest);
-  return decoded ? { kind: "hit", value: decoded.value, generation } : { kind: "corrupt", generation };
+  return decodeBody(rest, generation);
 }
 
 /** The generation a write to `key` must carry (read from the cache when not known fresh). */

@@ -10,6 +10,13 @@
  * in parallel, so still one round trip of waiting. An `invalidate()` is seen at once by the process
  * that made it and by every other process within `invalidationCheck` ms. Entries written with an
  * outdated generation in that window are themselves treated as misses once the new one is known.
+ *
+ * Server failures: with several memcached servers the counter is kept on two of them (`~gen` and
+ * the first `~gen<n>` that rendezvous hashing puts on another server); the generation is the
+ * highest of the copies that answer and `invalidate()` raises every copy it reaches. So one dead
+ * server never stops a function's hits on the live ones, and a copy lost in a restart can only
+ * come back lower, never win. When no copy answers, a process keeps the generation it knew (no
+ * `invalidate()` can reach them either); one that never knew it treats the call as a cache failure.
  */
 import type { Backend } from "./backends/backend";
 
@@ -18,6 +25,13 @@ interface Generation {
   /** When `value` was last read from (or written to) the cache, in ms. */
   checkedAt: number;
   reading?: Promise<number>;
+  /** The counter's keys (one, or two on distinct servers). */
+  keys?: readonly string[];
+}
+
+/** A backend that spreads keys over servers and can tell which one owns a key (memcached). */
+interface Placed {
+  ownerOf?(key: string): string;
 }
 
 const known = new Map<string, Generation>();
@@ -42,10 +56,50 @@ function table(backend: Backend): Map<string, Generation> {
   return known;
 }
 
+/** The keys of a group's counter: `~gen`, plus a copy on another server when there is one. */
+function counterKeys(backend: Backend, group: string, entry: Generation): readonly string[] {
+  if (entry.keys) return entry.keys;
+  const first = generationKey(group);
+  const ownerOf = (backend as Placed).ownerOf;
+  let keys: readonly string[] = [first];
+  if (typeof ownerOf === "function") {
+    const home = ownerOf.call(backend, first);
+    for (let i = 2; i < 64; i++) {
+      if (ownerOf.call(backend, `${first}${i}`) !== home) {
+        keys = [first, `${first}${i}`];
+        break;
+      }
+    }
+  }
+  return (entry.keys = keys);
+}
+
+function entryOf(backend: Backend, group: string): Generation {
+  const groups = table(backend);
+  let entry = groups.get(group);
+  if (entry === undefined) {
+    entry = { value: 0, checkedAt: -Infinity };
+    groups.set(group, entry);
+  }
+  return entry;
+}
+
 function read(backend: Backend, group: string, entry: Generation): Promise<number> {
-  entry.reading ??= backend.get(generationKey(group)).then((raw) => {
-    const value = raw === undefined ? 0 : Number(raw.toString());
-    if (Number.isSafeInteger(value)) learn(backend, group, value);
+  entry.reading ??= Promise.allSettled(counterKeys(backend, group, entry).map((key) => backend.get(key))).then((copies) => {
+    let highest = -1;
+    let failure: unknown;
+    for (const copy of copies) {
+      if (copy.status === "rejected") {
+        failure ??= copy.reason;
+        continue;
+      }
+      const value = copy.value === undefined ? 0 : Number(copy.value.toString());
+      if (Number.isSafeInteger(value) && value > highest) highest = value;
+    }
+    if (highest >= 0) learn(backend, group, highest);
+    else if (entry.checkedAt === -Infinity) throw failure;
+    // Nothing answered: keep what this process knew, and ask again after the window.
+    else entry.checkedAt = Date.now();
     return entry.value;
   }).finally(() => {
     entry.reading = undefined;
@@ -59,12 +113,7 @@ function read(backend: Backend, group: string, entry: Generation): Promise<numbe
  * backend does: the caller treats that like any backend failure.
  */
 export function generationOf(backend: Backend, group: string, window: number, now = Date.now()): number | Promise<number> {
-  const groups = table(backend);
-  let entry = groups.get(group);
-  if (entry === undefined) {
-    entry = { value: 0, checkedAt: -Infinity };
-    groups.set(group, entry);
-  }
+  const entry = entryOf(backend, group);
   if (now - entry.checkedAt < window) return entry.value;
   return read(backend, group, entry);
 }
@@ -80,22 +129,36 @@ export function learn(backend: Backend, group: string, value: number, now = Date
   }
 }
 
-/** Move a group to a new generation: every entry written before reads as a miss, in every process. */
+/**
+ * Move a group to a new generation: every entry written before reads as a miss, in every process.
+ * Raises every copy of the counter it reaches (at least one must answer) above both what the
+ * copies held and what this process knew, so a copy that a restart emptied cannot bring an old
+ * generation back.
+ */
 export async function bumpGeneration(backend: Backend, group: string): Promise<number> {
-  const key = generationKey(group);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const next = await backend.incr(key, 1);
-    if (next !== undefined) {
-      learn(backend, group, next);
-      return next;
+  const entry = entryOf(backend, group);
+  const keys = counterKeys(backend, group, entry);
+  const copies = await Promise.allSettled(keys.map((key) => backend.incr(key, 1)));
+  const reached = copies.filter((c) => c.status === "fulfilled");
+  if (reached.length === 0) throw (copies[0] as PromiseRejectedResult).reason;
+  let target = entry.value + 1;
+  for (const copy of reached) if (copy.value !== undefined && copy.value > target) target = copy.value;
+  await Promise.all(keys.map(async (key, i) => {
+    const copy = copies[i] as PromiseSettledResult<number | undefined>;
+    if (copy.status === "rejected") return;
+    if (copy.value === undefined) {
+      // No counter there (the first invalidation, or its server restarted empty): create it.
+      // Losing that race to another process means its counter exists now: move it on.
+      if (!(await backend.add(key, String(target), 0))) {
+        const moved = await backend.incr(key, 1);
+        if (moved !== undefined && moved > target) target = moved;
+      }
+    } else if (copy.value < target) {
+      await backend.incr(key, target - copy.value);
     }
-    // No counter yet: create it. Losing that race to another process means its incr won: retry.
-    if (await backend.add(key, "1", 0)) {
-      learn(backend, group, 1);
-      return 1;
-    }
-  }
-  throw new Error(`could not move ${group} to a new generation`);
+  }).map((raising) => raising.catch(() => undefined))); // a copy that fails now was raised by its incr, or is read lower
+  learn(backend, group, target);
+  return target;
 }
 
 /** Entries carry their generation in a short prefix: `\u0002<gen>:` (none for generation 0). */

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { Backend } from "./backends/backend";
-import { MemcachedBackend } from "./backends/memcached";
+import { MemcachedBackend, type CircuitChange } from "./backends/memcached";
 import { MemoryBackend } from "./backends/memory";
 import { CacheError, resolveOptions, type CacheOptions, type ResolvedOptions } from "./config";
 
@@ -15,12 +15,19 @@ export interface RuntimeState {
 
 /** Event payloads of `cache.on(...)`. */
 export interface CacheEvents {
-  /** A cached call was answered from the cache. */
+  /** A cached call was answered from the cache (a cached rejection of `errors=` included). */
   hit: [{ id: string; key: string }];
   /** A cached call ran the original function. */
   miss: [{ id: string; key: string }];
+  /**
+   * A cached call was answered with a value past its ttl (`stale=`) while one refresh runs in the
+   * background; `age` is how many milliseconds ago the ttl ran out.
+   */
+  stale: [{ id: string; key: string; age: number }];
   /** A cache failure; the call still answered. */
   error: [CacheError];
+  /** A memcached server's circuit breaker opened (the server is skipped) or closed (it answers again). */
+  circuit: [CircuitChange];
 }
 
 export const events = new EventEmitter<CacheEvents>();
@@ -31,6 +38,10 @@ function create(options: ResolvedOptions): RuntimeState {
     ? new MemcachedBackend({
       servers: [...options.servers], timeout: options.timeout, connectTimeout: options.connectTimeout,
       username: options.username, password: options.password, maxValueSize: options.maxValueSize,
+      breaker: options.breaker, failover: options.failover,
+      onCircuit: (change) => {
+        if (events.listenerCount("circuit") > 0) events.emit("circuit", change);
+      },
     })
     : new MemoryBackend({ ...options.memory, maxValueSize: options.maxValueSize });
   return { options, backend };
@@ -67,9 +78,26 @@ export async function close(): Promise<void> {
 }
 
 const warned = new Set<string>();
+/** Backend failure events already reported (requests failing together share one). */
+const reportedFailures = new WeakSet<object>();
 
-/** Route a cache failure to `onError`, the `error` event, or (neither present) one warning per code. */
+/**
+ * Route a cache failure to `onError`, the `error` event, or (neither present) one warning per code.
+ * Calls turned away by an open circuit breaker are reported once per opening (the first one), and
+ * of the requests a connection failure fails together only the first is reported, so a dead
+ * server costs a handful of reports per outage, not one per call.
+ */
 export function report(error: CacheError): void {
+  const failure = (error.cause as { failure?: object } | undefined)?.failure;
+  if (failure !== undefined) {
+    if (reportedFailures.has(failure)) return;
+    reportedFailures.add(failure);
+  }
+  if (error.code === "ECIRCUIT") {
+    const outage = (error.cause as { outage?: { reported: boolean } } | undefined)?.outage;
+    if (outage?.reported) return;
+    if (outage) outage.reported = true;
+  }
   const { onError } = state().options;
   try {
     if (onError) onError(error);
@@ -86,8 +114,13 @@ export function report(error: CacheError): void {
 
 /** Turn a backend rejection into a CacheError. */
 export function backendError(cause: unknown, details: { id?: string; key?: string }): CacheError {
-  const code = (cause as { code?: string })?.code === "ETIMEDOUT" ? "ETIMEDOUT"
-    : (cause as { code?: string })?.code === "E2BIG" ? "E2BIG" : "ESERVER";
+  const causeCode = (cause as { code?: string } | undefined)?.code;
+  const code = causeCode === "ETIMEDOUT" || causeCode === "E2BIG" || causeCode === "ECIRCUIT" ? causeCode : "ESERVER";
   const message = cause instanceof Error ? cause.message : String(cause);
+  if (code === "ECIRCUIT") {
+    const server = (cause as { server?: string }).server ?? "a server";
+    return new CacheError(code, `tscaching: memcached ${server} is marked down after repeated failures: calls for its keys ` +
+      "skip the cache until a probe finds it answering (not reported again for this outage)", { ...details, cause });
+  }
   return new CacheError(code, `tscaching: cache backend failed: ${message}`, { ...details, cause });
 }

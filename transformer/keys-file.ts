@@ -55,9 +55,15 @@ export function generateKeysFile(ts: typeof TS, program: TS.Program, scans: Read
 /** Leaves whose paths collide (two `get`s, or `DB` both a helper and a group) get their module path in front. */
 function disambiguate(leaves: Leaf[], functions: CachedFunction[]): Leaf[] {
   const key = (p: string[]) => p.join("\u0000");
-  const clash = (leaf: Leaf, i: number) => leaves.some((other, j) => j !== i && (key(other.path) === key(leaf.path) ||
-    key(other.path).startsWith(key(leaf.path) + "\u0000")));
-  return leaves.map((leaf, i) => clash(leaf, i) && !functions[i].tag.name
+  // Counted once, so the check stays linear on projects with thousands of cached functions.
+  const counts = new Map<string, number>();
+  const prefixes = new Set<string>();
+  for (const leaf of leaves) {
+    counts.set(key(leaf.path), (counts.get(key(leaf.path)) ?? 0) + 1);
+    for (let i = 1; i < leaf.path.length; i++) prefixes.add(key(leaf.path.slice(0, i)));
+  }
+  const clash = (leaf: Leaf) => counts.get(key(leaf.path))! > 1 || prefixes.has(key(leaf.path));
+  return leaves.map((leaf, i) => clash(leaf) && !functions[i].tag.name
     ? { ...leaf, path: [functions[i].id.slice(0, functions[i].id.indexOf("#")), ...leaf.path] }
     : leaf);
 }

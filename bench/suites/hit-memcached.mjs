@@ -4,9 +4,8 @@
 import { assertSameValues, loadProject, preload } from "../lib/project.mjs";
 import { compare, concurrent, serial } from "../lib/measure.mjs";
 
-const KEYS = 1024; // a multiple of the concurrency: no two concurrent callers share a key
-
 export async function run({ servers, namespace, scale }) {
+  const KEYS = scale.keys; // a multiple of the concurrency (64): no two concurrent callers share a key
   const p = loadProject();
   p.configureTscaching(servers, `${namespace}.ts`);
   const floor = new p.HandWrittenMemjs(servers, `${namespace}.floor`);

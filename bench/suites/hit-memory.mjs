@@ -4,9 +4,8 @@
 import { assertSameValues, loadProject, preload } from "../lib/project.mjs";
 import { compare, serial } from "../lib/measure.mjs";
 
-const KEYS = 1024;
-
 export async function run({ namespace, scale }) {
+  const KEYS = scale.keys;
   const p = loadProject();
   p.configureTscaching("", `${namespace}.mem`);
   const memo = new p.MemoizePeer();

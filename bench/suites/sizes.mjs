@@ -29,7 +29,7 @@ export async function run({ servers, namespace, scale }) {
   const codec = loadCodec();
   const results = [];
   const codecResults = [];
-  for (const size of SIZES) {
+  for (const size of SIZES.map((s) => ({ ...s, ids: Math.min(s.ids, scale.keys) }))) {
     const ops = Math.min(4000, Math.max(scale.minSizeOps, Math.round(scale.sizeBudgetBytes / Math.max(size.bytes, 2000))));
     const fns = {
       tscaching: (i) => p.getPayload(size.bytes, i % size.ids),

@@ -16,7 +16,8 @@ export interface BackendError extends Error {
  * Error codes used by the backends: `E2BIG` value over the size limit, `EBADKEY` key memcached
  * cannot take, `EINVAL` bad ttl or delta, `ENONNUMERIC` incr/decr on a non-number, `ETIMEDOUT` no
  * answer in time, `ECONNRESET` server closed the connection with the request in flight, `ECLOSED`
- * backend already closed, `EMEMCACHED` any other failure reported by memcached or memjs.
+ * backend already closed, `ECIRCUIT` the server's circuit breaker is open (it failed repeatedly; the
+ * request was not sent), `EMEMCACHED` any other failure reported by memcached or memjs.
  */
 export type BackendErrorCode =
   | "E2BIG"
@@ -26,6 +27,7 @@ export type BackendErrorCode =
   | "ETIMEDOUT"
   | "ECONNRESET"
   | "ECLOSED"
+  | "ECIRCUIT"
   | "EMEMCACHED";
 
 /** Builds an `Error` with a `code` property. */
@@ -110,6 +112,26 @@ export function pickServer(key: string, serverSeeds: readonly number[]): number 
   for (let i = 0; i < serverSeeds.length; i++) {
     const score = mix32(keyHash ^ (serverSeeds[i] as number));
     // Ties (1 in 2^32) go to the server listed first so that every client agrees.
+    if (score > bestScore) {
+      best = i;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+/**
+ * {@link pickServer} restricted to the servers whose `down[i]` is false: the next-best rendezvous
+ * choice when the owner is down. Every client that sees the same servers down agrees on it, and a
+ * key owned by a live server never moves. Returns -1 when every server is down.
+ */
+export function pickServerAmong(key: string, serverSeeds: readonly number[], down: readonly boolean[]): number {
+  const keyHash = fnv1a32(key);
+  let best = -1;
+  let bestScore = -1;
+  for (let i = 0; i < serverSeeds.length; i++) {
+    if (down[i]) continue;
+    const score = mix32(keyHash ^ (serverSeeds[i] as number));
     if (score > bestScore) {
       best = i;
       bestScore = score;

@@ -1,16 +1,16 @@
 /**
- * The README's demo command, as a user runs it: builds examples/quickstart with tspc and runs it,
- * on the in-memory backend and on memcached. The script must exit by itself (idle sockets do not
- * hold the process open).
+ * The README's demo commands, as a user runs them: `tscaching keys`, tspc, then the example, on the
+ * in-memory backend and on memcached. The scripts must exit by themselves (idle sockets do not hold
+ * the process open).
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { expect, inject, test } from "vitest";
 import { repoRoot } from "../helpers/project";
 
-function demo(env: Record<string, string>) {
+function demo(env: Record<string, string>, args = ["quickstart"]) {
   const started = Date.now();
-  const result = spawnSync(process.execPath, [path.join(repoRoot, "scripts/demo.mjs")], {
+  const result = spawnSync(process.execPath, [path.join(repoRoot, "scripts/demo.mjs"), ...args], {
     cwd: repoRoot, encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env },
   });
   return { ...result, seconds: (Date.now() - started) / 1000 };
@@ -25,7 +25,7 @@ function lineMs(output: string, label: string): number {
 test.each([
   ["the in-memory backend", () => ({ TSCACHING_SERVERS: "" })],
   ["memcached", () => ({ TSCACHING_SERVERS: inject("memcached"), TSCACHING_NAMESPACE: `demo${Date.now()}` })],
-])("npm run demo on %s exits by itself; the bodies run once per key", (backend, env) => {
+])("npm run demo:quickstart on %s exits by itself; the bodies run once per key", (backend, env) => {
   const result = demo(env());
   expect(result.error).toBeUndefined();
   expect(result.status).toBe(0);
@@ -33,4 +33,15 @@ test.each([
   expect(lineMs(result.stdout, "getEmail('alice')  first call")).toBeGreaterThan(250);
   expect(result.stdout).toMatch(/after replace\s+[\d.]+ ms {2}-> "alice@new.example"/);
   expect(result.stdout).toContain("original function bodies ran 6 times");
+}, 90_000);
+
+test("npm run demo:tour drives the email server and shows the cache working", () => {
+  const result = demo({ TSCACHING_SERVERS: "", EMAIL_DB_DELAY_MS: "300" }, ["email-server", "--tour"]);
+  expect(result.error).toBeUndefined();
+  expect(result.status).toBe(0);
+  expect(result.stdout).toContain("second GET identical");
+  // After the POST the page shows the new email; bob's page is still served from the cache.
+  expect(result.stdout).toMatch(/GET {2}\/page\/alice +200 +\d+ ms {2}Email: alice@new\.example/);
+  expect(result.stdout.split("\n").filter((l) => l === "Reading from store")).toHaveLength(3);
+  expect(result.stdout.split("\n").filter((l) => l === "Reading from DB")).toHaveLength(1);
 }, 90_000);

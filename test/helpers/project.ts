@@ -17,10 +17,14 @@ export interface BuiltProject {
 
 export type TypeScriptPackage = "typescript" | "typescript-6";
 
-/** Copy `fixtures/projects/<name>` into a fresh temporary folder with a linked node_modules. */
+/**
+ * Copy `fixtures/projects/<name>` (or a repository folder such as `examples/email-server`) into a
+ * fresh temporary folder with a linked node_modules.
+ */
 export function prepareProject(name: string, typescript: TypeScriptPackage = "typescript"): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tscaching-${name}-`));
-  fs.cpSync(path.join(repoRoot, "fixtures/projects", name), dir, { recursive: true });
+  const source = name.includes("/") ? path.join(repoRoot, name) : path.join(repoRoot, "fixtures/projects", name);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tscaching-${path.basename(name)}-`));
+  fs.cpSync(source, dir, { recursive: true, filter: (src) => !/[\\/](dist|node_modules)$/.test(src) });
   const modules = path.join(dir, "node_modules");
   fs.mkdirSync(path.join(modules, "@types"), { recursive: true });
   fs.symlinkSync(repoRoot, path.join(modules, "tscaching"), "dir");

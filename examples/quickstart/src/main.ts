@@ -1,4 +1,5 @@
 import { cache } from "tscaching";
+import { keys } from "./keys";
 import { getEmail, lookups, Profiles, setEmail } from "./users";
 
 async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
@@ -16,11 +17,11 @@ async function main(): Promise<void> {
   await timed("getEmail('alice')  second call", () => getEmail("alice"));
   await timed("getEmail('bob')    new argument", () => getEmail("bob"));
 
-  // Invalidation with the same key the cached function uses (keys.ts will generate these helpers).
+  // Invalidation through the generated, typed registry (`tscaching keys` wrote src/keys.ts).
   setEmail("alice", "alice@new.example");
-  await cache.replace(cache.keyOf<string | undefined>("src/users#getEmail", ["alice"]), "alice@new.example");
+  await cache.replace(keys.getEmail("alice"), "alice@new.example");
   await timed("getEmail('alice')  after replace", () => getEmail("alice"));
-  await cache.delete(cache.keyOf<string | undefined>("src/users#getEmail", ["bob"]));
+  await cache.delete(keys.getEmail("bob"));
   await timed("getEmail('bob')    after delete", () => getEmail("bob"));
 
   const en = new Profiles("en");

@@ -1,0 +1,53 @@
+/** `tscaching key <id> [args...]`: the memcached key a call would use, built by the runtime's own buildKey. */
+import { Command } from "commander";
+import { buildKey } from "../../runtime/keys";
+import { CliError, messageOf } from "../errors";
+import { findFunction, keyPartNames, parseArg, resolveNamespace } from "../lookup";
+import { examples, plural, type Context } from "../output";
+import { defaultKeysFile, openProject, resolveTsconfig } from "../project";
+
+export interface IdOptions {
+  project: string;
+  namespace?: string;
+  verify: boolean;
+}
+
+/** Check the id against the project (unless `--no-verify`) and note an argument count that differs from the key's. */
+export function verifyCall(ctx: Context, id: string, args: readonly unknown[], options: IdOptions): void {
+  if (!options.verify) return;
+  const configPath = resolveTsconfig(ctx.cwd, options.project);
+  const { fn } = findFunction(openProject(ctx.cwd, options.project, [defaultKeysFile(configPath)]).functions, id);
+  const parts = keyPartNames(fn);
+  if (parts.length !== args.length) {
+    ctx.err(ctx.errStyle.yellow(`note: the key of ${id} has ${plural(parts.length, "part")}` +
+      `${parts.length > 0 ? ` (${parts.join(", ")})` : ""}; ${args.length} given`));
+  }
+}
+
+export function keyCommand(ctx: Context): Command {
+  return new Command("key")
+    .summary("print the memcached key of a call")
+    .description("Print the memcached key a cached call with these arguments uses.\n" +
+      "Each argument is read as JSON when it is valid JSON, else as a string: bob and '\"bob\"' are the string bob, 42 a number.")
+    .argument("<id>", "the function's id (see `tscaching list`)")
+    .argument("[args...]", "the key's arguments, in order")
+    .option("-p, --project <path>", "tsconfig.json, or the folder holding it", "tsconfig.json")
+    .option("-n, --namespace <name>", "key namespace (default: TSCACHING_NAMESPACE, else \"tscaching\")")
+    .option("--no-verify", "do not look the id up in the project (no tsconfig needed)")
+    .addHelpText("after", examples([
+      ["tscaching key src/db#DB.get bob", "→ tscaching:src/db#DB.get:\"bob\""],
+      ["tscaching key src/db#DB.get '\"bob\"'", "the same key"],
+      ["tscaching key users.byId 42 --namespace shop"],
+      ["tscaching key src/search#search '[\"books\",10]'", "a destructured parameter is an array"],
+    ]))
+    .action((id: string, rawArgs: string[], options: IdOptions) => {
+      const namespace = resolveNamespace(options.namespace, ctx.env);
+      const args = rawArgs.map(parseArg);
+      verifyCall(ctx, id, args, options);
+      try {
+        ctx.out(buildKey(namespace, id, args));
+      } catch (error) {
+        throw new CliError(messageOf(error), { cause: error });
+      }
+    });
+}
