@@ -377,12 +377,7 @@ function findBinding(ts: typeof TS, params: readonly TS.ParameterDeclaration[], 
 function hasField(ts: typeof TS, sf: TS.SourceFile, owner: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression,
                   field: string, isStatic: boolean, checker: TS.TypeChecker | undefined): boolean {
   if (checker) {
-    let type: TS.Type | undefined;
-    if (ts.isObjectLiteralExpression(owner)) type = checker.getTypeAtLocation(owner);
-    else {
-      const symbol = owner.name ? checker.getSymbolAtLocation(owner.name) : checker.getTypeAtLocation(owner).getSymbol();
-      if (symbol) type = isStatic ? checker.getTypeOfSymbolAtLocation(symbol, owner) : checker.getDeclaredTypeOfSymbol(symbol);
-    }
+    const type = thisTypeOf(ts, checker, owner, isStatic);
     if (type) return !!checker.getPropertyOfType(type, field);
   }
   // Syntax only: own members and constructor parameter properties; an inherited field cannot be seen.
@@ -440,4 +435,13 @@ function detectHandler(ts: typeof TS, fn: CachedFunctionNode, checker: TS.TypeCh
       /\b(ServerResponse|Response)\b/.test(text(params[1].type))) return "node";
   if (/\bRequest\b/.test(text(params[0].type)) && /\bResponse\b/.test(text(fn.type))) return "fetch";
   return undefined;
+}
+
+/** The type of `this` in a method of `owner`: the instance type, the constructor type for statics, or the object literal's. */
+export function thisTypeOf(ts: typeof TS, checker: TS.TypeChecker, owner: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression,
+                           isStatic: boolean): TS.Type | undefined {
+  if (ts.isObjectLiteralExpression(owner)) return checker.getTypeAtLocation(owner);
+  const symbol = owner.name ? checker.getSymbolAtLocation(owner.name) : checker.getTypeAtLocation(owner).getSymbol();
+  if (!symbol) return undefined;
+  return isStatic ? checker.getTypeOfSymbolAtLocation(symbol, owner) : checker.getDeclaredTypeOfSymbol(symbol);
 }

@@ -4,23 +4,17 @@
  * the live servers, in running and in freshly started processes, and invalidation keeps working
  * through the outage and after the server comes back empty.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { MemcachedBackend } from "../../runtime/backends/memcached";
 import { cache, cachedCall, configure, defineCached, keyHelper, type CacheError } from "../../runtime/index";
-import { close, state } from "../../runtime/state";
-import { startMemcached, type MemcachedHandle } from "../helpers/memcached";
+import { state } from "../../runtime/state";
+import { useMemcachedServers } from "../helpers/cluster";
+import { type MemcachedHandle } from "../helpers/memcached";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("one of three servers down", () => {
-  let handles: MemcachedHandle[];
-  beforeAll(async () => {
-    handles = await Promise.all([1, 2, 3].map(() => startMemcached()));
-  });
-  afterAll(async () => {
-    await close();
-    await Promise.all(handles.map((h) => h.stop()));
-  });
+  const handles = useMemcachedServers(3);
 
   /** Configure a fresh process state; returns a function id whose counter's home is `victim`. */
   function setup(ns: string, victim: MemcachedHandle, errors: CacheError[] = []) {

@@ -11,11 +11,12 @@
  * - seconds from the restart until a key owned by that server hits again;
  * - the fraction of hits kept with one of three servers down, overall and on the live servers' keys.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { MemcachedBackend } from "../../runtime/backends/memcached";
 import { cache, cachedCall, configure, defineCached, type CacheError, type CacheOptions } from "../../runtime/index";
-import { close, state } from "../../runtime/state";
-import { startMemcached, type MemcachedHandle } from "../helpers/memcached";
+import { state } from "../../runtime/state";
+import { useMemcachedServers } from "../helpers/cluster";
+import { type MemcachedHandle } from "../helpers/memcached";
 
 const TIMEOUT = 100;
 const CONCURRENCY = 64;
@@ -158,14 +159,7 @@ function report(title: string, o: Outcome) {
 }
 
 describe("one of three servers fails under 64 concurrent callers", () => {
-  let handles: MemcachedHandle[];
-  beforeAll(async () => {
-    handles = await Promise.all([1, 2, 3].map(() => startMemcached()));
-  });
-  afterAll(async () => {
-    await close();
-    await Promise.all(handles.map((h) => h.stop()));
-  });
+  const handles = useMemcachedServers(3);
 
   it("killed (SIGKILL) and restarted: no failed call, bounded latency, live keys keep hitting, caching resumes", async () => {
     const victim = handles[1] as MemcachedHandle;

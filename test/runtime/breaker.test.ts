@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemcachedBackend, type CircuitChange } from "../../runtime/backends/memcached";
 import { cache, cachedCall, configure, defineCached, type CacheError } from "../../runtime/index";
 import { close } from "../../runtime/state";
+import { useMemcachedServers } from "../helpers/cluster";
 import { freePort, startMemcached, type MemcachedHandle } from "../helpers/memcached";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -149,14 +150,7 @@ describe("memcached backend breaker", () => {
 });
 
 describe("failover", () => {
-  let handles: MemcachedHandle[];
-  beforeAll(async () => {
-    handles = await Promise.all([1, 2, 3].map(() => startMemcached()));
-  });
-  afterAll(async () => {
-    await close();
-    await Promise.all(handles.map((h) => h.stop()));
-  });
+  const handles = useMemcachedServers(3);
 
   it("is off by default: a down server's keys are not remapped", async () => {
     const backend = new MemcachedBackend({ servers: handles.map(address), breaker: { failures: 1, cooldown: 60_000 } });

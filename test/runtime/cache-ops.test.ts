@@ -2,21 +2,12 @@
  * The typed operations and group invalidation, on the in-memory backend and on a real memcached
  * (a private one: flushAll must not wipe other test files' entries).
  */
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import { cache, cachedCall, configure, defineCached, keyHelper } from "../../runtime/index";
-import { close } from "../../runtime/state";
-import { startMemcached, type MemcachedHandle } from "../helpers/memcached";
+import { useMemcachedServers } from "../helpers/cluster";
 
-let server: MemcachedHandle;
-beforeAll(async () => {
-  server = await startMemcached();
-});
-afterAll(async () => {
-  await close();
-  await server.stop();
-});
-
-const backends = { memory: () => ({}), memcached: () => ({ servers: server.address }) };
+const servers = useMemcachedServers(1);
+const backends = { memory: () => ({}), memcached: () => ({ servers: servers[0].address }) };
 
 describe.each(Object.keys(backends) as (keyof typeof backends)[])("on the %s backend", (backend) => {
   beforeAll(() => configure({ ...backends[backend](), namespace: `ops${backend}`, invalidationCheck: 0 }));
