@@ -88,28 +88,56 @@ function decodeBody(rest: Buffer | string, generation: number): Entry {
 }
 
 /**
+ * What a stored entry holds, read without knowing the current generation: a pure function of the
+ * stored bytes, so a backend that keeps values in process may remember it (`shareValues`).
+ * `generation` is -1 for an unreadable prefix.
+ */
+export interface ParsedEntry {
+  readonly generation: number;
+  readonly body: Entry;
+}
+
+const UNREADABLE: ParsedEntry = { generation: -1, body: { kind: "corrupt", generation: -1 } };
+
+/** Parse a stored entry (see {@link ParsedEntry}). */
+export function parseEntry(raw: Buffer | string): ParsedEntry {
+  const { generation, rest } = splitGeneration(raw);
+  if (generation < 0) return UNREADABLE;
+  return { generation, body: decodeBody(rest, generation) };
+}
+
+/**
+ * Classify a parsed entry against the generation this process knows for its group (`current`).
+ * An entry written under a newer generation teaches this process that another one invalidated.
+ */
+export function classify(backend: Backend, group: string, parsed: ParsedEntry | undefined, current: number): Entry {
+  if (parsed === undefined) return { kind: "miss", generation: current };
+  const { generation } = parsed;
+  if (generation < 0) return { kind: "corrupt", generation: current };
+  if (generation < current) return { kind: "stale", generation: current };
+  if (generation > current) learn(backend, group, generation);
+  return parsed.body;
+}
+
+/**
  * Read and decode an entry, checking its group generation. One backend round trip while the
  * process's knowledge of the generation is fresh; otherwise the generation is re-read in parallel.
  * Rejects when the backend does.
  */
-export async function readEntry(backend: Backend, key: string, window: number): Promise<Entry> {
+export function readEntry(backend: Backend, key: string, window: number): Promise<Entry> {
   const group = groupOf(key);
-  const known = generationOf(backend, group, window);
-  let raw: Buffer | string | undefined;
-  let current: number;
-  if (typeof known === "number") {
-    raw = await backend.get(key);
-    current = known;
-  } else {
-    [raw, current] = await Promise.all([backend.get(key), known]);
+  let known: number | Promise<number>;
+  try {
+    known = generationOf(backend, group, window);
+  } catch (error) {
+    return Promise.reject(error);
   }
-  if (raw === undefined) return { kind: "miss", generation: current };
-  const { generation, rest } = splitGeneration(raw);
-  if (generation < 0) return { kind: "corrupt", generation: current };
-  if (generation < current) return { kind: "stale", generation: current };
-  // Written under a newer generation than this process knew: another process invalidated.
-  if (generation > current) learn(backend, group, generation);
-  return decodeBody(rest, generation);
+  if (typeof known === "number") {
+    const current = known;
+    return backend.get(key).then((raw) => classify(backend, group, raw === undefined ? undefined : parseEntry(raw), current));
+  }
+  return Promise.all([backend.get(key), known])
+    .then(([raw, current]) => classify(backend, group, raw === undefined ? undefined : parseEntry(raw), current));
 }
 
 /** The generation a write to `key` must carry (read from the cache when not known fresh). */

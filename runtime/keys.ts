@@ -290,7 +290,19 @@ function isPrintableAscii(text: string): boolean {
  * @throws KeyEncodeError as {@link encodeArgs}; RangeError for an invalid namespace.
  */
 export function buildKey(namespace: string, id: string, args: readonly unknown[]): string {
-  const prefix = prefixFor(namespace, id);
+  return keyWithPrefix(prefixFor(namespace, id), args);
+}
+
+/**
+ * The key prefix `namespace:idPart:` of a cached function: the group its keys belong to (see
+ * {@link buildKey}). @throws RangeError for an invalid namespace.
+ */
+export function keyPrefix(namespace: string, id: string): string {
+  return prefixFor(namespace, id);
+}
+
+/** {@link buildKey} with the prefix from {@link keyPrefix} already at hand. */
+export function keyWithPrefix(prefix: string, args: readonly unknown[]): string {
   const encoded = encodeArgs(args);
   // Length first: it rejects huge encodings without scanning them.
   if (prefix.length + encoded.length <= MAX_KEY_LENGTH && isPrintableAscii(encoded)) return prefix + encoded;

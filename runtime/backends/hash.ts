@@ -45,6 +45,15 @@ const FORBIDDEN_KEY_CHARS = /[\s\x00-\x1f\x7f-\x9f]/u;
  * connection on an over-long key, failing every request in flight on it.
  */
 export function assertValidKey(key: string): void {
+  // Fast path: the runtime's own keys are printable ASCII (one byte per char) of at most 250.
+  if (typeof key === "string" && key.length !== 0 && key.length <= MAX_KEY_BYTES) {
+    let i = 0;
+    for (; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      if (c <= 0x20 || c >= 0x7f) break;
+    }
+    if (i === key.length) return;
+  }
   if (typeof key !== "string" || key.length === 0) {
     throw backendError("cache key must be a non-empty string", "EBADKEY");
   }
@@ -106,6 +115,7 @@ export function mix32(value: number): number {
  * only that server's keys.
  */
 export function pickServer(key: string, serverSeeds: readonly number[]): number {
+  if (serverSeeds.length === 1) return 0;
   const keyHash = fnv1a32(key);
   let best = 0;
   let bestScore = -1;

@@ -90,6 +90,8 @@ interface Node {
   inFlight: number;
   /** The socket whose close handling was last taken over. */
   adopted: Socket | undefined;
+  /** Whether `adopted` is ref'd (it keeps the process alive); changed only when it has to be. */
+  refd: boolean;
   // Circuit breaker.
   /** Consecutive failures counted (0 after any answer). */
   failures: number;
@@ -111,6 +113,17 @@ interface Node {
 
 type Outcomes<T> = Partial<Record<number, (response: Response) => T>>;
 
+/** A request in flight, in the backend's deadline queue. */
+interface Pending {
+  /** When it times out (ms since the epoch). */
+  readonly at: number;
+  settled: boolean;
+  /** Settles it with a failure (its deadline passed, or the backend closed). */
+  fail: (error: Error) => void;
+  /** Drops the server's connection after a timeout (a connected socket that stopped answering). */
+  readonly node: Node;
+}
+
 const OP = { get: 0x00, set: 0x01, add: 0x02, replace: 0x03, delete: 0x04, incr: 0x05, decr: 0x06,
   flush: 0x08, noop: 0x0a, append: 0x0e, prepend: 0x0f, touch: 0x1c } as const;
 const [OK, NOT_FOUND, EXISTS, TOO_LARGE, NOT_STORED, NON_NUMERIC] = [0x00, 0x01, 0x02, 0x03, 0x05, 0x06];
@@ -120,6 +133,20 @@ const MAX_RELATIVE_TTL = 60 * 60 * 24 * 30;
 const NO_CREATE = 0xffffffff;
 // memjs logs every non-success status (misses included) to the console; errors reach callers anyway.
 const SILENT = { log: (): void => {} };
+
+// Outcome tables: what each expected status means; any other status rejects. Built once, not per call.
+// get copies the value: memjs hands out a slice of its receive buffer, which would pin unrelated responses.
+const GET: Outcomes<Buffer | undefined> = { [OK]: (r) => Buffer.from(r.val), [NOT_FOUND]: () => undefined };
+const STORED: Outcomes<void> = { [OK]: () => undefined };
+const ADDED: Outcomes<boolean> = { [OK]: () => true, [EXISTS]: () => false };
+const FOUND: Outcomes<boolean> = { [OK]: () => true, [NOT_FOUND]: () => false };
+// The binary protocol answers NOT_STORED both for a missing key and for a result over the item
+// size limit; either way nothing changed.
+const CONCATENATED: Outcomes<boolean> = { [OK]: () => true, [NOT_FOUND]: () => false, [NOT_STORED]: () => false };
+const COUNTED: Outcomes<number | undefined> = { [OK]: (r) => Number(r.val.readBigUInt64BE(0)), [NOT_FOUND]: () => undefined };
+const uncork = (socket: Socket): void => {
+  socket.uncork();
+};
 
 /**
  * A memcached backend over memjs: one memjs Client per server, the server picked by rendezvous
@@ -138,7 +165,13 @@ export class MemcachedBackend implements Backend {
   readonly #nodes: Node[];
   readonly #seeds: number[];
   readonly #timeout: number;
-  readonly #pending = new Set<(error: Error) => void>();
+  /**
+   * Requests in flight, oldest first. Every request has the same timeout, so deadlines come in
+   * order: one timer, armed for the oldest unsettled request, serves them all (no timer per call).
+   */
+  #queue: Pending[] = [];
+  #head = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #breaker: Required<BreakerOptions> | undefined;
   readonly #failover: boolean;
   readonly #onCircuit: ((change: CircuitChange) => void) | undefined;
@@ -158,7 +191,7 @@ export class MemcachedBackend implements Backend {
       const server = new Server(host, port, options.username, options.password, serverOptions) as RawServer;
       // memjs counts attempts in `retries`: 1 means no retry, so a call never outlives our timeout.
       const client = new Client([server], { retries: 1, failover: false, logger: SILENT });
-      return { address: `${host}:${port}`, client, server, inFlight: 0, adopted: undefined,
+      return { address: `${host}:${port}`, client, server, inFlight: 0, adopted: undefined, refd: false,
         failures: 0, epoch: 0, open: false, retryAt: 0, cooldown: 0, probing: false, outage: { since: 0, reported: false },
         lastFailure: {} };
     });
@@ -191,59 +224,60 @@ export class MemcachedBackend implements Backend {
     return (this.#nodes[pickServer(key, this.#seeds)] as Node).address;
   }
 
-  async get(key: string): Promise<Buffer | undefined> {
-    // Copy: memjs hands out a slice of its receive buffer, which would pin unrelated responses.
-    return this.#send("get", key, OP.get, "", "", { [OK]: (r) => Buffer.from(r.val), [NOT_FOUND]: () => undefined });
+  get(key: string): Promise<Buffer | undefined> {
+    return this.#send("get", key, OP.get, "", "", GET);
   }
 
-  async set(key: string, value: Buffer | string, ttl: number): Promise<void> {
-    await this.#send("set", key, OP.set, storeExtras(ttl), this.#checkSize(value), { [OK]: () => undefined });
+  set(key: string, value: Buffer | string, ttl: number): Promise<void> {
+    return this.#send("set", key, OP.set, () => storeExtras(ttl), () => this.#checkSize(value), STORED);
   }
 
-  async add(key: string, value: Buffer | string, ttl: number): Promise<boolean> {
-    const outcomes = { [OK]: () => true, [EXISTS]: () => false };
-    return this.#send("add", key, OP.add, storeExtras(ttl), this.#checkSize(value), outcomes);
+  add(key: string, value: Buffer | string, ttl: number): Promise<boolean> {
+    return this.#send("add", key, OP.add, () => storeExtras(ttl), () => this.#checkSize(value), ADDED);
   }
 
-  async replace(key: string, value: Buffer | string, ttl: number): Promise<boolean> {
-    const outcomes = { [OK]: () => true, [NOT_FOUND]: () => false };
-    return this.#send("replace", key, OP.replace, storeExtras(ttl), this.#checkSize(value), outcomes);
+  replace(key: string, value: Buffer | string, ttl: number): Promise<boolean> {
+    return this.#send("replace", key, OP.replace, () => storeExtras(ttl), () => this.#checkSize(value), FOUND);
   }
 
-  async append(key: string, value: Buffer | string): Promise<boolean> {
-    return this.#concat("append", OP.append, key, value);
+  append(key: string, value: Buffer | string): Promise<boolean> {
+    return this.#send("append", key, OP.append, "", () => this.#checkSize(value), CONCATENATED);
   }
 
-  async prepend(key: string, value: Buffer | string): Promise<boolean> {
+  prepend(key: string, value: Buffer | string): Promise<boolean> {
     // Not memjs's prepend(): memjs 1.3.2 sends the APPEND opcode for it.
-    return this.#concat("prepend", OP.prepend, key, value);
+    return this.#send("prepend", key, OP.prepend, "", () => this.#checkSize(value), CONCATENATED);
   }
 
-  async delete(key: string): Promise<boolean> {
-    return this.#send("delete", key, OP.delete, "", "", { [OK]: () => true, [NOT_FOUND]: () => false });
+  delete(key: string): Promise<boolean> {
+    return this.#send("delete", key, OP.delete, "", "", FOUND);
   }
 
-  async incr(key: string, delta: number): Promise<number | undefined> {
-    assertValidDelta(delta);
+  incr(key: string, delta: number): Promise<number | undefined> {
     // Built by hand: memjs's increment() writes the amount as 32 bits, misreads 64-bit results and
     // creates missing counters unless given NO_CREATE. memcached itself clamps decrements at 0;
     // counters past 2^53 come back rounded, the price of the interface's `number`.
-    const extras = Buffer.alloc(20);
-    extras.writeBigUInt64BE(BigInt(Math.abs(delta)), 0);
-    extras.writeUInt32BE(NO_CREATE, 16);
-    const outcomes = { [OK]: (r: Response) => Number(r.val.readBigUInt64BE(0)), [NOT_FOUND]: () => undefined };
-    return this.#send("incr", key, delta < 0 ? OP.decr : OP.incr, extras, "", outcomes);
+    const extras = (): Buffer => {
+      assertValidDelta(delta);
+      const buffer = Buffer.alloc(20);
+      buffer.writeBigUInt64BE(BigInt(Math.abs(delta)), 0);
+      buffer.writeUInt32BE(NO_CREATE, 16);
+      return buffer;
+    };
+    return this.#send("incr", key, delta < 0 ? OP.decr : OP.incr, extras, "", COUNTED);
   }
 
-  async touch(key: string, ttl: number): Promise<boolean> {
-    const extras = Buffer.alloc(4);
-    extras.writeUInt32BE(expiration(ttl), 0);
-    return this.#send("touch", key, OP.touch, extras, "", { [OK]: () => true, [NOT_FOUND]: () => false });
+  touch(key: string, ttl: number): Promise<boolean> {
+    const extras = (): Buffer => {
+      const buffer = Buffer.alloc(4);
+      buffer.writeUInt32BE(expiration(ttl), 0);
+      return buffer;
+    };
+    return this.#send("touch", key, OP.touch, extras, "", FOUND);
   }
 
   async flush(): Promise<void> {
-    const outcomes = { [OK]: () => undefined };
-    await Promise.all(this.#nodes.map((node) => this.#request(node, "flush", "", OP.flush, "", "", outcomes)));
+    await Promise.all(this.#nodes.map((node) => this.#request(node, "flush", "", OP.flush, "", "", STORED)));
   }
 
   /** Per-server stats; a server that fails to answer gets `{ error: message }` instead. */
@@ -261,7 +295,12 @@ export class MemcachedBackend implements Backend {
     if (this.#closed) return;
     this.#closed = true;
     const error = backendError("memcached backend closed", "ECLOSED");
-    for (const abort of [...this.#pending]) abort(error);
+    const queue = this.#queue.slice(this.#head);
+    this.#queue = [];
+    this.#head = 0;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const pending of queue) pending.fail(error);
     // error() rather than memjs's close(): it destroys the socket at once instead of half-closing
     // it, and fails whatever memjs still holds.
     for (const node of this.#nodes) node.server.error(error);
@@ -284,49 +323,58 @@ export class MemcachedBackend implements Backend {
     return value;
   }
 
-  #concat(op: string, opcode: number, key: string, value: Buffer | string): Promise<boolean> {
-    // The binary protocol answers NOT_STORED both for a missing key and for a result over the item
-    // size limit; either way nothing changed.
-    const outcomes = { [OK]: () => true, [NOT_FOUND]: () => false, [NOT_STORED]: () => false };
-    return this.#send(op, key, opcode, "", this.#checkSize(value), outcomes);
+  /**
+   * One keyed operation. Never throws: a bad key, ttl, delta or value (checked by the `extras` and
+   * `value` thunks before anything is sent) is a rejection, like any other failure.
+   */
+  #send<T>(op: string, key: string, opcode: number, extras: Buffer | string | (() => Buffer),
+    value: Buffer | string | (() => Buffer | string), outcomes: Outcomes<T>): Promise<T> {
+    let node: Node;
+    try {
+      assertValidKey(key);
+      if (typeof extras === "function") extras = extras();
+      if (typeof value === "function") value = value();
+      node = this.#nodeFor(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#request(node, op, key, opcode, extras, value, outcomes);
   }
 
-  async #send<T>(op: string, key: string, opcode: number, extras: Buffer | string, value: Buffer | string,
-    outcomes: Outcomes<T>): Promise<T> {
-    assertValidKey(key);
-    return this.#request(this.#nodeFor(key), op, key, opcode, extras, value, outcomes);
-  }
-
-  async #request<T>(node: Node, op: string, key: string, opcode: number, extras: Buffer | string,
+  /** Sends one request; its answer is read in memjs's callback, so the whole exchange is one promise. */
+  #request<T>(node: Node, op: string, key: string, opcode: number, extras: Buffer | string,
     value: Buffer | string, outcomes: Outcomes<T>, probe = false): Promise<T> {
-    const response = await this.#run<Response>(node, (done) => {
-      node.client.incrSeq();
-      const request = Utils.makeRequestBuffer(opcode, key, extras, value, node.client.seq);
-      node.client.perform(key, request, node.client.seq, done);
+    return this.#run<T>(node, (done) => {
+      const client = node.client;
+      client.incrSeq();
+      const request = Utils.makeRequestBuffer(opcode, key, extras, value, client.seq);
+      client.perform(key, request, client.seq, (err, response) => {
+        if (err != null || response == null) return done(err ?? new Error("no response"));
+        const status = response.header.status;
+        const interpret = outcomes[status];
+        if (interpret) return done(null, interpret(response));
+        // The server answered, with a failure of this operation (not of the server).
+        const detail = response.val.toString() || `status 0x${status.toString(16)}`;
+        const code = status === TOO_LARGE ? "E2BIG" : status === NON_NUMERIC ? "ENONNUMERIC" : "EMEMCACHED";
+        done(null, undefined, backendError(`memcached ${node.address} ${op} ${key}: ${detail}`, code));
+      });
     }, probe);
-    const status = response.header.status;
-    const interpret = outcomes[status];
-    if (interpret) return interpret(response);
-    const detail = response.val.toString() || `status 0x${status.toString(16)}`;
-    const code = status === TOO_LARGE ? "E2BIG" : status === NON_NUMERIC ? "ENONNUMERIC" : "EMEMCACHED";
-    throw backendError(`memcached ${node.address} ${op} ${key}: ${detail}`, code);
   }
 
   /**
    * Runs one memjs exchange on `node` under our own deadline, in-flight accounting and circuit
    * breaker. A probe runs while the breaker is open and leaves the accounting to its caller.
    */
-  #run<T>(node: Node, start: (done: (err: unknown, result?: T) => void) => void, probe = false): Promise<T> {
+  #run<T>(node: Node, start: (done: (err: unknown, result?: T, refused?: Error) => void) => void, probe = false): Promise<T> {
     if (this.#closed) return Promise.reject(backendError("memcached backend closed", "ECLOSED"));
     if (node.open && !probe) return Promise.reject(this.#refuse(node));
     const epoch = node.epoch;
     return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const finish = (err: Error | null, result?: T): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.#pending.delete(finish);
+      // `refused`: the server answered, but with a failure of the operation (the breaker counts an answer).
+      const finish = (err: Error | null, result?: T, refused?: Error): void => {
+        if (pending.settled) return;
+        pending.settled = true;
+        this.#dequeue();
         node.inFlight--;
         this.#manageSocket(node);
         if (!probe) {
@@ -337,33 +385,70 @@ export class MemcachedBackend implements Backend {
           }
         }
         if (err) reject(err);
+        else if (refused) reject(refused);
         else resolve(result as T);
       };
-      const timer = setTimeout(() => {
-        const err = backendError(`memcached ${node.address} did not answer within ${this.#timeout} ms`, "ETIMEDOUT");
-        finish(err);
-        // A connected socket that stopped answering is dropped (memjs's error() fails its other
-        // callbacks and forgets it) so the next call reconnects instead of queueing behind it. A
-        // connection still being made is left to connectTimeout, which may span several calls.
-        if (node.server.connected && node.server._socket) node.server.error(err);
-      }, this.#timeout);
+      const pending: Pending = { at: Date.now() + this.#timeout, settled: false, fail: finish, node };
+      this.#enqueue(pending);
+      // memjs writes each request on its own. While other requests are in flight on this socket,
+      // one writev per tick for all of them cuts the per-request syscall cost that dominates bursts;
+      // a lone request is written at once (corking it would only delay it).
+      const burst = node.inFlight > 0;
       node.inFlight++;
-      this.#pending.add(finish);
-      // memjs writes each request on its own; one writev per tick for all of them cuts the
-      // per-request syscall cost that dominates bursts of concurrent calls.
       const socket = node.server._socket;
-      if (socket && node.server.connected && socket.writableCorked === 0) {
+      if (burst && socket && node.server.connected && socket.writableCorked === 0) {
         socket.cork();
-        process.nextTick(() => socket.uncork());
+        process.nextTick(uncork, socket);
       }
       try {
-        start((err, result) => finish(err == null ? null : normalize(err, node.address), result));
+        start((err, result, refused) => finish(err == null ? null : normalize(err, node.address), result, refused));
       } catch (err) {
         finish(normalize(err, node.address));
       }
       this.#manageSocket(node);
     });
   }
+
+  #enqueue(pending: Pending): void {
+    this.#queue.push(pending);
+    this.#timer ??= setTimeout(this.#expire, this.#timeout).unref();
+  }
+
+  /** Drops settled requests from the head of the queue (with one request at a time, the queue stays empty). */
+  #dequeue(): void {
+    const queue = this.#queue;
+    while (this.#head < queue.length && (queue[this.#head] as Pending).settled) this.#head++;
+    if (this.#head === queue.length) {
+      queue.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > queue.length) {
+      this.#queue = queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** The timer: fails every request past its deadline, then re-arms for the oldest one left. */
+  readonly #expire = (): void => {
+    this.#timer = undefined;
+    const now = Date.now();
+    for (;;) {
+      this.#dequeue();
+      const oldest = this.#queue[this.#head];
+      if (oldest === undefined) return;
+      if (oldest.at > now) {
+        // Unref'd: a request in flight keeps the process alive through its socket.
+        this.#timer = setTimeout(this.#expire, oldest.at - now).unref();
+        return;
+      }
+      const { node } = oldest;
+      const err = backendError(`memcached ${node.address} did not answer within ${this.#timeout} ms`, "ETIMEDOUT");
+      oldest.fail(err);
+      // A connected socket that stopped answering is dropped (memjs's error() fails its other
+      // callbacks and forgets it) so the next call reconnects instead of queueing behind it. A
+      // connection still being made is left to connectTimeout, which may span several calls.
+      if (node.server.connected && node.server._socket) node.server.error(err);
+    }
+  };
 
   /** A request for an open breaker's server: refused at once, and maybe the time for a probe. */
   #refuse(node: Node): CircuitError {
@@ -408,7 +493,7 @@ export class MemcachedBackend implements Backend {
   #maybeProbe(node: Node): void {
     if (node.probing || this.#closed || Date.now() < node.retryAt) return;
     node.probing = true;
-    this.#request(node, "noop", "", OP.noop, "", "", { [OK]: () => undefined }, true).then(
+    this.#request(node, "noop", "", OP.noop, "", "", STORED, true).then(
       () => {
         node.probing = false;
         if (node.open) this.#closeBreaker(node);
@@ -436,6 +521,7 @@ export class MemcachedBackend implements Backend {
     if (!socket) return;
     if (node.adopted !== socket) {
       node.adopted = socket;
+      node.refd = true; // a new socket is ref'd
       // memjs keeps a half-parsed response across reconnects; a fresh socket must start clean.
       node.server.responseBuffer = Buffer.alloc(0);
       // memjs's 'close' handler forgets the socket without failing its pending callbacks (they
@@ -446,7 +532,10 @@ export class MemcachedBackend implements Backend {
         node.server.error(backendError(`memcached ${node.address} closed the connection`, "ECONNRESET"));
       });
     }
-    if (node.inFlight > 0) socket.ref();
+    const busy = node.inFlight > 0;
+    if (busy === node.refd) return;
+    node.refd = busy;
+    if (busy) socket.ref();
     else socket.unref();
   }
 }
