@@ -9,11 +9,12 @@
  * rejection for a while; `lock` makes a cold key be computed once across processes.
  */
 import { createHash } from "node:crypto";
-import { CacheError } from "./config";
-import { buildKey, KeyEncodeError, MAX_KEY_LENGTH } from "./keys";
+import { CacheError, type ResolvedOptions } from "./config";
+import { KeyEncodeError, keyPrefix, keyWithPrefix, MAX_KEY_LENGTH } from "./keys";
 import { backendError, events, report, state } from "./state";
-import { byteLength, encodeEntry, encodeRejection, readEntry, type Entry } from "./entries";
-import { groupOf } from "./groups";
+import { byteLength, classify, encodeEntry, encodeRejection, parseEntry, readEntry, type Entry, type ParsedEntry } from "./entries";
+import { generationOf, groupOf } from "./groups";
+import { MemoryBackend } from "./backends/memory";
 
 /** What the transformer emits for each cached function (`defineCached({ v: 1, id, ttl })`). */
 export interface CachedFunctionSpec {
@@ -63,9 +64,30 @@ export interface CachedFunction extends CachedFunctionSpec {
 }
 
 const registry = new Map<string, CachedFunction>();
-const inflight = new Map<string, Promise<unknown>>();
+/**
+ * One read-or-compute per key per process: concurrent callers of the same key wait on it. A
+ * result the body marked `Uncached` sets `uncached`, and each waiter then runs its own call.
+ */
+interface Flight {
+  readonly promise: Promise<unknown>;
+  uncached: boolean;
+}
+const inflight = new Map<string, Flight>();
 /** Keys whose stale value is being refreshed by this process (one refresh per key at a time). */
 const refreshing = new Set<string>();
+/**
+ * Per cached function: its key prefix (its group) under the namespace it was built for, and the
+ * keys of its recent single-argument calls by that argument (a number or a string), so that a hot
+ * key is not encoded and concatenated again on every call.
+ */
+interface Prefix {
+  readonly namespace: string;
+  readonly prefix: string;
+  readonly keys: Map<number | string, string>;
+}
+const prefixes = new WeakMap<CachedFunctionSpec, Prefix>();
+/** Most keys remembered per cached function (the memo is emptied when full). */
+const KEY_MEMO_SIZE = 4096;
 
 /**
  * Register a cached function. Called once per function at module load by transformed code; also
@@ -100,19 +122,53 @@ export function cachedFunctions(): readonly CachedFunction[] {
   return [...registry.values()];
 }
 
+function prefixOf(spec: CachedFunctionSpec, namespace: string): Prefix {
+  const known = prefixes.get(spec);
+  if (known !== undefined && known.namespace === namespace) return known;
+  const prefix: Prefix = { namespace, prefix: keyPrefix(namespace, spec.id), keys: new Map() };
+  prefixes.set(spec, prefix);
+  return prefix;
+}
+
+/** The key of one call (the memo serves a single number or string argument; -0 is left out, Maps equate it with 0). */
+function keyOf(prefix: Prefix, args: readonly unknown[]): string {
+  if (args.length !== 1) return keyWithPrefix(prefix.prefix, args);
+  const arg = args[0];
+  if (typeof arg !== "string" && (typeof arg !== "number" || Object.is(arg, -0))) return keyWithPrefix(prefix.prefix, args);
+  let key = prefix.keys.get(arg);
+  if (key === undefined) {
+    key = keyWithPrefix(prefix.prefix, args);
+    if (prefix.keys.size >= KEY_MEMO_SIZE) prefix.keys.clear();
+    prefix.keys.set(arg, key);
+  }
+  return key;
+}
+
 /**
- * Run `fn` through the cache under the key of `spec` and `args`. Always async. Never rejects
- * because of the cache; rejects only when `fn` does, or, with `errors=`, with the reconstruction
- * of a rejection `fn` gave within that many seconds (by default rejections are not cached).
+ * Run `fn` through the cache under the key of `spec` and `args`. Always async, and never throws:
+ * every outcome is the returned promise. Never rejects because of the cache; rejects only when
+ * `fn` does, or, with `errors=`, with the reconstruction of a rejection `fn` gave within that many
+ * seconds (by default rejections are not cached).
  */
 export function cachedCall<T>(spec: CachedFunctionSpec, args: readonly unknown[],
                               fn: () => T | Uncached<T> | PromiseLike<T | Uncached<T>>): Promise<T> {
-  const { options } = state();
+  try {
+    return cachedCallOrThrow(spec, args, fn);
+  } catch (error) {
+    // Only a broken setup gets here (say, an invalid TSCACHING_SERVERS): the caller sees it as a rejection.
+    return Promise.reject(error);
+  }
+}
+
+function cachedCallOrThrow<T>(spec: CachedFunctionSpec, args: readonly unknown[], fn: Body<T>): Promise<T> {
+  const { options, backend } = state();
   if (!options.enabled) return invoke(fn);
   const fnSpec = (spec as CachedFunction).hits !== undefined ? spec as CachedFunction : defineCached(spec);
+  const prefix = prefixOf(fnSpec, options.namespace);
+  const group = prefix.prefix;
   let key: string;
   try {
-    key = buildKey(options.namespace, spec.id, args);
+    key = keyOf(prefix, args);
   } catch (error) {
     fnSpec.errors++;
     const path = error instanceof KeyEncodeError ? ` at ${error.path}` : "";
@@ -120,64 +176,149 @@ export function cachedCall<T>(spec: CachedFunctionSpec, args: readonly unknown[]
       { id: spec.id, cause: error }));
     return invoke(fn);
   }
-  const pending = inflight.get(key) as Promise<T | Uncached<T>> | undefined;
-  if (pending) return pending.then((result) => (result instanceof Uncached ? invoke(fn) : result));
-  const call = lookup(fnSpec, key, fn);
-  inflight.set(key, call);
-  // Clean up without creating an unhandled rejection of our own: the caller handles `call`'s.
-  call.then(() => inflight.delete(key), () => inflight.delete(key));
-  return call.then(unwrap);
+  const pending = inflight.get(key);
+  if (pending) return pending.promise.then((result) => (pending.uncached ? invoke(fn) : result as T));
+  const memory = backend instanceof MemoryBackend;
+  // The memory backend's counters live in this process, so what it knows of them is never out of date.
+  const known = generationOf(backend, group, memory ? Infinity : options.invalidationCheck);
+  if (memory && typeof known === "number") {
+    // The in-process backend answers at once: a fresh hit needs no promise but the one returned.
+    const parsed = (backend as MemoryBackend).peekDerived(key, parseFor(options), options.memory.shareValues, true);
+    const entry = classify(backend, group, parsed, known);
+    if (entry.kind === "hit" && entry.softExpiry === undefined) {
+      fnSpec.hits++;
+      if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
+      return Promise.resolve(entry.value as T);
+    }
+  }
+  const flight: Flight = { promise: undefined as unknown as Promise<unknown>, uncached: false };
+  const call = typeof known === "number"
+    ? backend.get(key).then(
+      (raw) => answer(fnSpec, key, fn, flight, classify(backend, group, raw === undefined ? undefined : parseEntry(raw), known)),
+      (error) => failed(fnSpec, key, fn, flight, error))
+    : Promise.all([backend.get(key), known]).then(
+      ([raw, current]) => answer(fnSpec, key, fn, flight, classify(backend, group, raw === undefined ? undefined : parseEntry(raw), current)),
+      (error) => failed(fnSpec, key, fn, flight, error));
+  (flight as { promise: Promise<unknown> }).promise = call;
+  inflight.set(key, flight);
+  return call;
 }
 
-async function invoke<T>(fn: () => T | Uncached<T> | PromiseLike<T | Uncached<T>>): Promise<T> {
-  return unwrap(await fn());
+/** The memory backend's parse: a copy per hit, or with `shareValues` one frozen value per entry. */
+function parseFor(options: ResolvedOptions): (raw: Buffer | string) => ParsedEntry {
+  return options.memory.shareValues ? parseShared : parseEntry;
+}
+
+function parseShared(raw: Buffer | string): ParsedEntry {
+  const parsed = parseEntry(raw);
+  if (parsed.body.kind === "hit") deepFreeze(parsed.body.value);
+  return parsed;
+}
+
+/** Freeze plain objects and arrays all the way down (Maps, Sets, Dates and byte arrays cannot be frozen). */
+function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value) || ArrayBuffer.isView(value)) return;
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      deepFreeze(k);
+      deepFreeze(v);
+    }
+    return;
+  }
+  if (value instanceof Set) {
+    for (const v of value) deepFreeze(v);
+    return;
+  }
+  Object.freeze(value);
+  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+}
+
+function invoke<T>(fn: Body<T>): Promise<T> {
+  try {
+    const result = fn();
+    if (result instanceof Uncached) return Promise.resolve(result.value);
+    if (result === null || (typeof result !== "object" && typeof result !== "function")) return Promise.resolve(result);
+    return Promise.resolve(result).then(unwrap);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 type Body<T> = () => T | Uncached<T> | PromiseLike<T | Uncached<T>>;
 
-async function lookup<T>(spec: CachedFunction, key: string, fn: Body<T>): Promise<T | Uncached<T>> {
-  const { backend, options } = state();
-  let entry: Entry;
+/** Ends a flight once `result` settles (at once when it is a plain value). */
+function land<T>(key: string, flight: Flight, result: T | Uncached<T> | Promise<T | Uncached<T>>): T | Promise<T> {
+  if (!(result instanceof Promise)) {
+    inflight.delete(key);
+    if (result instanceof Uncached) {
+      flight.uncached = true;
+      return result.value;
+    }
+    return result;
+  }
+  return result.then((value) => {
+    inflight.delete(key);
+    if (value instanceof Uncached) {
+      flight.uncached = true;
+      return value.value;
+    }
+    return value;
+  }, (error: unknown) => {
+    inflight.delete(key);
+    throw error;
+  });
+}
+
+/** The backend failed: the server is down or slow. Answer from the original function, do not try to store. */
+function failed<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Flight, error: unknown): T | Promise<T> {
+  spec.errors++;
+  report(backendError(error, { id: spec.id, key }));
+  let result: Promise<T | Uncached<T>>;
   try {
-    entry = await readEntry(backend, key, options.invalidationCheck);
+    result = Promise.resolve(fn());
+  } catch (thrown) {
+    result = Promise.reject(thrown);
+  }
+  return land(key, flight, result);
+}
+
+/** What a read of the key means for this call: the cached value, or a computation. */
+function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Flight, entry: Entry): T | Promise<T> {
+  try {
+    if (entry.kind === "hit") {
+      const softExpiry = entry.softExpiry;
+      if (softExpiry === undefined || Date.now() < softExpiry) {
+        inflight.delete(key);
+        spec.hits++;
+        if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
+        return entry.value as T;
+      }
+      if (spec.stale) {
+        inflight.delete(key);
+        const age = Date.now() - softExpiry;
+        spec.staleServes++;
+        if (events.listenerCount("stale") > 0) events.emit("stale", { id: spec.id, key, age });
+        refresh(spec, key, fn, entry.generation);
+        return entry.value as T;
+      }
+      // Past its ttl and this function (no longer) allows stale values: a miss.
+    } else if (entry.kind === "rejected" && spec.errorsTtl) {
+      inflight.delete(key);
+      spec.hits++;
+      if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
+      throw rejectionOf(entry);
+    } else if (entry.kind === "corrupt") {
+      spec.errors++;
+      report(new CacheError("EDECODE", `tscaching: unreadable entry for "${spec.id}" treated as a miss and overwritten`,
+        { id: spec.id, key }));
+    }
+    spec.misses++;
+    if (events.listenerCount("miss") > 0) events.emit("miss", { id: spec.id, key });
   } catch (error) {
-    // The server is down or slow: answer from the original function, do not try to store.
-    spec.errors++;
-    report(backendError(error, { id: spec.id, key }));
-    return fn();
+    inflight.delete(key);
+    throw error;
   }
-  if (entry.kind === "hit") {
-    const softExpiry = entry.softExpiry;
-    if (softExpiry === undefined) {
-      spec.hits++;
-      if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
-      return entry.value as T;
-    }
-    const age = Date.now() - softExpiry;
-    if (age < 0) {
-      spec.hits++;
-      if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
-      return entry.value as T;
-    }
-    if (spec.stale) {
-      spec.staleServes++;
-      if (events.listenerCount("stale") > 0) events.emit("stale", { id: spec.id, key, age });
-      refresh(spec, key, fn, entry.generation);
-      return entry.value as T;
-    }
-    // Past its ttl and this function (no longer) allows stale values: a miss.
-  } else if (entry.kind === "rejected" && spec.errorsTtl) {
-    spec.hits++;
-    if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
-    throw rejectionOf(entry);
-  } else if (entry.kind === "corrupt") {
-    spec.errors++;
-    report(new CacheError("EDECODE", `tscaching: unreadable entry for "${spec.id}" treated as a miss and overwritten`,
-      { id: spec.id, key }));
-  }
-  spec.misses++;
-  if (events.listenerCount("miss") > 0) events.emit("miss", { id: spec.id, key });
-  return spec.lock ? computeLocked(spec, key, fn, entry.generation) : compute(spec, key, fn, entry.generation);
+  return land(key, flight, spec.lock ? computeLocked(spec, key, fn, entry.generation) : compute(spec, key, fn, entry.generation));
 }
 
 /** Run the original function and store what it gives (a rejection too, with `errors=`). */

@@ -70,8 +70,19 @@ export interface CacheOptions {
   /** SASL credentials passed to memcached. @default process.env.TSCACHING_USERNAME / TSCACHING_PASSWORD */
   username?: string;
   password?: string;
-  /** Bounds of the in-memory backend. @default { maxEntries: 10000, maxBytes: 64 MiB } */
-  memory?: { maxEntries?: number; maxBytes?: number };
+  /**
+   * The in-memory backend (used when no servers are configured): its bounds, and `shareValues`.
+   *
+   * By default every hit decodes its own copy of the stored value, as memcached hits do, so a
+   * caller may change what it got without affecting anyone else. `shareValues: true` decodes each
+   * stored value once and hands every hit of a cached function that same object, deep-frozen
+   * (plain objects and arrays are frozen; the contents of Maps and Sets too, but a Map, Set, Date
+   * or byte array itself can still be changed, and such a change would be seen by later hits).
+   * That skips the decode on every hit, for code that treats cached values as read-only.
+   * `cache.get()` still returns a copy.
+   * @default { maxEntries: 10000, maxBytes: 64 MiB, shareValues: false }
+   */
+  memory?: { maxEntries?: number; maxBytes?: number; shareValues?: boolean };
   /** `false` turns caching off: every call runs the original function. @default TSCACHING_DISABLED unset */
   enabled?: boolean;
   /**
@@ -104,7 +115,7 @@ export interface ResolvedOptions {
   readonly invalidationCheck: number;
   readonly username?: string;
   readonly password?: string;
-  readonly memory: { readonly maxEntries: number; readonly maxBytes: number };
+  readonly memory: { readonly maxEntries: number; readonly maxBytes: number; readonly shareValues: boolean };
   readonly enabled: boolean;
   readonly breaker: false | { readonly failures: number; readonly cooldown: number; readonly maxCooldown: number };
   readonly failover: boolean;
@@ -163,6 +174,14 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
       : env[envName] !== undefined && env[envName] !== "" ? integer(envName, env[envName], min, max) : fallback;
   const memory = options.memory ?? {};
   if (typeof memory !== "object" || memory === null) fail("memory", "an object", memory);
+  for (const name of Object.keys(memory)) {
+    if (!["maxEntries", "maxBytes", "shareValues"].includes(name)) {
+      throw new TypeError(`tscaching: unknown option "memory.${name}" (known: maxEntries, maxBytes, shareValues)`);
+    }
+  }
+  if (memory.shareValues !== undefined && typeof memory.shareValues !== "boolean") {
+    fail("memory.shareValues", "a boolean", memory.shareValues);
+  }
   if (options.onError !== undefined && typeof options.onError !== "function") fail("onError", "a function", options.onError);
   if (options.enabled !== undefined && typeof options.enabled !== "boolean") fail("enabled", "a boolean", options.enabled);
   if (options.failover !== undefined && typeof options.failover !== "boolean") fail("failover", "a boolean", options.failover);
@@ -184,6 +203,7 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
     memory: {
       maxEntries: memory.maxEntries === undefined ? 10_000 : integer("memory.maxEntries", memory.maxEntries, 1),
       maxBytes: memory.maxBytes === undefined ? 64 * 1024 * 1024 : integer("memory.maxBytes", memory.maxBytes, 1),
+      shareValues: memory.shareValues ?? false,
     },
     enabled: options.enabled ?? !["1", "true", "yes"].includes((env.TSCACHING_DISABLED ?? "").toLowerCase()),
     breaker: breaker === false ? false : {

@@ -43,7 +43,7 @@ function create(options: ResolvedOptions): RuntimeState {
         if (events.listenerCount("circuit") > 0) events.emit("circuit", change);
       },
     })
-    : new MemoryBackend({ ...options.memory, maxValueSize: options.maxValueSize });
+    : new MemoryBackend({ maxEntries: options.memory.maxEntries, maxBytes: options.memory.maxBytes, maxValueSize: options.maxValueSize });
   return { options, backend };
 }
 

@@ -10,6 +10,12 @@ import {
 
 type Value = Buffer | string;
 
+/** An entry: the stored value, and what the runtime derived from it (see {@link MemoryBackend.peekDerived}). */
+interface Stored {
+  readonly value: Value;
+  derived?: unknown;
+}
+
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
   /** Most entries held before the least recently used are evicted. Default 10 000. */
@@ -35,7 +41,7 @@ const COUNTER = /^[ \t\n\v\f\r]*(\d+)(?:[ \t\n\v\f\r][\s\S]*)?$/;
 export class MemoryBackend implements Backend {
   /** Largest value (bytes) accepted; larger ones are rejected with code `E2BIG`. */
   readonly maxValueSize: number;
-  readonly #cache: LRUCache<string, Value>;
+  readonly #cache: LRUCache<string, Stored>;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
 
@@ -45,21 +51,38 @@ export class MemoryBackend implements Backend {
     // A value bigger than the whole cache would be dropped silently by lru-cache; refuse it instead.
     this.maxValueSize = Math.min(options.maxValueSize ?? 1024 * 1024, this.#maxBytes);
     const now = options.now ?? Date.now;
-    this.#cache = new LRUCache<string, Value>({
+    this.#cache = new LRUCache<string, Stored>({
       max: this.#maxEntries,
       maxSize: this.#maxBytes,
       // lru-cache rejects a size of 0, and an empty value under a one-byte key still costs memory.
-      sizeCalculation: (value, key) => Math.max(1, byteLength(key) + byteLength(value)),
+      sizeCalculation: (stored, key) => Math.max(1, byteLength(key) + byteLength(stored.value)),
       // lru-cache reads a start time of 0 as "no ttl"; the offset keeps a clock starting at 0 usable.
       perf: { now: () => now() + 1 },
-      // The default (1 ms) caches the clock for a millisecond, which hides an injected clock's jumps.
-      ttlResolution: 0,
+      // The default (1 ms) caches the clock for a millisecond: good for the real clock (one clock read
+      // per millisecond, not per get), but it would hide an injected clock's jumps.
+      ttlResolution: options.now === undefined ? 1 : 0,
     });
   }
 
   async get(key: string): Promise<Value | undefined> {
     assertValidKey(key);
-    return this.#cache.get(key);
+    return this.#cache.get(key)?.value;
+  }
+
+  /**
+   * Synchronous `get` for the runtime's hit path: `derive(value)` of the entry under `key`, or
+   * `undefined` when there is none. With `remember`, the result is kept with the entry and returned
+   * again (without calling `derive`) until the entry is written or dropped: `derive` must be a pure
+   * function of the stored value. Throws `EBADKEY` for a key `get` would reject (unchecked with
+   * `trustedKey`, for keys the runtime built itself).
+   */
+  peekDerived<D>(key: string, derive: (value: Value) => D, remember: boolean, trustedKey = false): D | undefined {
+    if (!trustedKey) assertValidKey(key);
+    const stored = this.#cache.get(key);
+    if (stored === undefined) return undefined;
+    if (!remember) return derive(stored.value);
+    if (stored.derived === undefined) stored.derived = derive(stored.value);
+    return stored.derived as D;
   }
 
   async set(key: string, value: Value, ttl: number): Promise<void> {
@@ -100,7 +123,7 @@ export class MemoryBackend implements Backend {
   async incr(key: string, delta: number): Promise<number | undefined> {
     assertValidKey(key);
     assertValidDelta(delta);
-    const stored = this.#cache.get(key);
+    const stored = this.#cache.get(key)?.value;
     if (stored === undefined) return undefined;
     const text = typeof stored === "string" ? stored : stored.toString("latin1");
     const digits = COUNTER.exec(text)?.[1];
@@ -114,7 +137,7 @@ export class MemoryBackend implements Backend {
     // memcached rewrites a counter in place when the new digits fit, space-padding the rest, so a
     // decrement from "10" reads back as "9 "; mirror it so both backends return the same bytes.
     if (result.length < text.length) result = result.padEnd(text.length, " ");
-    this.#cache.set(key, typeof stored === "string" ? result : Buffer.from(result, "latin1"), {
+    this.#cache.set(key, { value: typeof stored === "string" ? result : Buffer.from(result, "latin1") }, {
       noUpdateTTL: true,
     });
     return Number(next);
@@ -125,7 +148,8 @@ export class MemoryBackend implements Backend {
     assertValidTtl(ttl);
     const stored = this.#cache.get(key);
     if (stored === undefined) return false;
-    this.#store(key, stored, ttl);
+    // Same value: what was derived from it still holds.
+    this.#cache.set(key, stored, { ttl: Math.ceil(ttl * 1000) });
     return true;
   }
 
@@ -161,7 +185,7 @@ export class MemoryBackend implements Backend {
 
   #store(key: string, value: Value, ttl: number): void {
     // lru-cache wants whole milliseconds; rounding up never expires an entry early.
-    this.#cache.set(key, value, { ttl: Math.ceil(ttl * 1000) });
+    this.#cache.set(key, { value }, { ttl: Math.ceil(ttl * 1000) });
   }
 
   async #concat(key: string, value: Value, before: boolean): Promise<boolean> {
@@ -169,7 +193,7 @@ export class MemoryBackend implements Backend {
     if (byteLength(value) > this.maxValueSize) {
       throw backendError(`value of ${byteLength(value)} bytes exceeds the ${this.maxValueSize}-byte limit`, "E2BIG");
     }
-    const stored = this.#cache.get(key);
+    const stored = this.#cache.get(key)?.value;
     if (stored === undefined) return false;
     let combined: Value;
     if (typeof stored === "string") {
@@ -182,7 +206,7 @@ export class MemoryBackend implements Backend {
     // memcached answers NOT_STORED (indistinguishable from a missing key in the binary protocol)
     // when the result outgrows the item size limit, and leaves the entry as it was.
     if (byteLength(combined) > this.maxValueSize) return false;
-    this.#cache.set(key, combined, { noUpdateTTL: true });
+    this.#cache.set(key, { value: combined }, { noUpdateTTL: true });
     return true;
   }
 }

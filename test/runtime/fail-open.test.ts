@@ -96,3 +96,20 @@ test("a throwing onError handler does not break the call", async () => {
   configure({ servers: `127.0.0.1:${await freePort()}`, timeout: 50, onError: () => { throw new Error("handler bug"); } });
   expect(await cachedCall(spec, ["x"], async () => 42)).toBe(42);
 });
+
+test("a setup error (an invalid TSCACHING_SERVERS) reaches the caller as a rejection, not a throw", async () => {
+  await close();
+  const saved = process.env.TSCACHING_SERVERS;
+  process.env.TSCACHING_SERVERS = "not a server list";
+  try {
+    let result: Promise<string> | undefined;
+    expect(() => {
+      result = cachedCall(spec, ["x"], async () => "value");
+    }).not.toThrow();
+    await expect(result).rejects.toThrow(/TSCACHING_SERVERS/);
+  } finally {
+    if (saved === undefined) delete process.env.TSCACHING_SERVERS;
+    else process.env.TSCACHING_SERVERS = saved;
+    await close();
+  }
+});
