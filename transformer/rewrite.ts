@@ -123,20 +123,36 @@ function transformFunction(ts: typeof TS, f: TS.NodeFactory, fn: CachedFunction,
   } else {
     newBody = call;
   }
+  const modifiers = outerModifiers(ts, fn);
   if (ts.isFunctionDeclaration(node)) {
-    return f.updateFunctionDeclaration(node, node.modifiers, node.asteriskToken, node.name, node.typeParameters,
+    return f.updateFunctionDeclaration(node, modifiers as readonly TS.ModifierLike[] | undefined, node.asteriskToken, node.name, node.typeParameters,
       node.parameters, node.type, newBody as TS.Block);
   }
   if (ts.isMethodDeclaration(node)) {
-    return f.updateMethodDeclaration(node, node.modifiers, node.asteriskToken, node.name, node.questionToken,
+    return f.updateMethodDeclaration(node, modifiers as readonly TS.ModifierLike[] | undefined, node.asteriskToken, node.name, node.questionToken,
       node.typeParameters, node.parameters, node.type, newBody as TS.Block);
   }
   if (ts.isFunctionExpression(node)) {
-    return f.updateFunctionExpression(node, node.modifiers, node.asteriskToken, node.name, node.typeParameters,
+    return f.updateFunctionExpression(node, modifiers as readonly TS.Modifier[] | undefined, node.asteriskToken, node.name, node.typeParameters,
       node.parameters, node.type, newBody as TS.Block);
   }
-  return f.updateArrowFunction(node, node.modifiers, node.typeParameters, node.parameters, node.type,
+  return f.updateArrowFunction(node, modifiers as readonly TS.Modifier[] | undefined, node.typeParameters, node.parameters, node.type,
     node.equalsGreaterThanToken, newBody);
+}
+
+/**
+ * The rewritten function's modifiers. `cachedCall` never throws and always returns a promise, so
+ * an `async` outer function would only add a promise and two microtask turns to every call; it is
+ * dropped when nothing else in the outer function can throw: every parameter a plain name without a
+ * default (a default or a destructuring pattern that throws must still reject, not throw) and no
+ * `this.x` key part (a getter could throw). HTTP handlers keep theirs: frameworks may inspect it.
+ */
+function outerModifiers(ts: typeof TS, fn: CachedFunction): TS.NodeArray<TS.ModifierLike> | readonly TS.ModifierLike[] | undefined {
+  const modifiers = fn.node.modifiers;
+  if (!modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword) || fn.http) return modifiers;
+  const simple = fn.node.parameters.every((p) => ts.isIdentifier(p.name) && p.initializer === undefined)
+    && fn.keyParts.every((part) => part.kind === "param");
+  return simple ? modifiers.filter((m) => m.kind !== ts.SyntaxKind.AsyncKeyword) : modifiers;
 }
 
 function isPrologue(ts: typeof TS, statement: TS.Statement): boolean {

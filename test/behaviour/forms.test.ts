@@ -128,6 +128,21 @@ describe.each(Object.keys(backends) as (keyof typeof backends)[])("on the %s bac
     })).toEqual({ failing: 2 });
   });
 
+  test("every failure reaches the caller as a rejection, never as a synchronous throw", async () => {
+    // failing() is emitted without `async` on its outer function (plain parameters); withDefault()
+    // keeps it, because its default parameter can throw.
+    const rejected = forms.failing(-3);
+    expect(rejected).toBeInstanceOf(Promise);
+    await expect(rejected).rejects.toThrow("negative");
+    const defaulted = forms.withDefault(1);
+    expect(defaulted).toBeInstanceOf(Promise);
+    await expect(defaulted).rejects.toThrow("label is required");
+    expect(await runs(async () => {
+      expect(await forms.withDefault(2, "#")).toBe("#2");
+      expect(await forms.withDefault(2, "#")).toBe("#2");
+    })).toEqual({ withDefault: 1 });
+  });
+
   test("concurrent calls on one key run the function once", async () => {
     expect(await runs(async () => {
       const results = await Promise.all(Array.from({ length: 20 }, () => forms.slow("together")));

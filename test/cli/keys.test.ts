@@ -42,7 +42,7 @@ describe("tscaching keys", () => {
 
     const first = await cli(["keys"], { cwd: dir });
     expect(first.stderr).toBe("");
-    expect(first.stdout).toBe("wrote src/keys.ts: 20 key helpers\n");
+    expect(first.stdout).toBe("wrote src/keys.ts: 21 key helpers\n");
     expect(first.status).toBe(0);
     const text = fs.readFileSync(path.join(dir, "src/keys.ts"), "utf8");
     expect(text.startsWith(KEYS_HEADER)).toBe(true);
@@ -62,7 +62,7 @@ describe("tscaching keys", () => {
     const dir = prepareProject("basic");
     expect((await cli(["keys"], { cwd: dir })).status).toBe(0);
     const fresh = await cli(["keys", "--check"], { cwd: dir });
-    expect(fresh.stdout).toBe("src/keys.ts is up to date (20 key helpers)\n");
+    expect(fresh.stdout).toBe("src/keys.ts is up to date (21 key helpers)\n");
     expect(fresh.status).toBe(0);
 
     fs.writeFileSync(path.join(dir, "src/added.ts"), "/** @cache */\nexport async function added(a: string): Promise<number> { return a.length; }\n");
@@ -87,7 +87,7 @@ describe("tscaching keys", () => {
     fs.rmSync(path.join(dir, "src/keys.ts"));
     const missing = await cli(["keys", "--check"], { cwd: dir });
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toBe("tscaching: src/keys.ts is missing (21 key helpers to generate); run `tscaching keys`\n");
+    expect(missing.stderr).toBe("tscaching: src/keys.ts is missing (22 key helpers to generate); run `tscaching keys`\n");
   }, HEAVY);
 
   test("leaves the output file out of the scan, writes keys.ts at the root without src/, honours -o and -p", async () => {

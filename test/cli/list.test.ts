@@ -22,7 +22,7 @@ describe("tscaching list", () => {
     const result = await cli(["list", "--json", "-p", path.join(dir, "tsconfig.json")], { cwd: path.join(dir, "src") });
     expect(result.status).toBe(0);
     const listed = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
-    expect(listed).toHaveLength(20);
+    expect(listed).toHaveLength(21);
     expect(listed.find((f) => f.id === "src/classes#DB.get")).toEqual({
       id: "src/classes#DB.get", file: "classes.ts", line: 15, key: ["username"], ttl: null, options: {},
     });
