@@ -38,7 +38,7 @@ test("the benchmark runs in smoke mode and produces numbers, the report and the 
 
   const results = JSON.parse(fs.readFileSync(path.join(out, "latest.json"), "utf8")) as Results;
   const comparisons = [...results.hitMemcached.results, ...results.hitMemory.results, ...results.sizes.results];
-  expect(comparisons.length).toBe(6); // serial + 64 concurrent, memory, three sizes
+  expect(comparisons.length).toBe(7); // serial + 64 concurrent, memory (default and shareValues), three sizes
   for (const c of comparisons) {
     for (const x of c.contenders) expect(positive(x.usPerOp) && positive(x.opsPerSec), `${x.name}: ${x.usPerOp}`).toBe(true);
     for (const r of c.ratios) expect(positive(r.median), `${r.a} ÷ ${r.b}`).toBe(true);

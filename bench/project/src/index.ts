@@ -9,9 +9,9 @@ export { executions, makePayload, makeUser } from "./values";
 /** Cache failures seen by tscaching (a timeout would turn a hit into a call of the original). */
 export const cacheErrors: CacheError[] = [];
 
-/** `servers` empty: the in-memory backend. */
-export function configureTscaching(servers: string, namespace: string): void {
-  configure({ servers, namespace, onError: (error) => void cacheErrors.push(error) });
+/** `servers` empty: the in-memory backend; `shareValues`: its shared-value mode. */
+export function configureTscaching(servers: string, namespace: string, options: { shareValues?: boolean } = {}): void {
+  configure({ servers, namespace, onError: (error) => void cacheErrors.push(error), memory: { shareValues: options.shareValues ?? false } });
 }
 
 export function tscachingStats(): { hits: number; misses: number; errors: number } {
