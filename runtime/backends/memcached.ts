@@ -371,9 +371,10 @@ export class MemcachedBackend implements Backend {
     const epoch = node.epoch;
     return new Promise<T>((resolve, reject) => {
       // `refused`: the server answered, but with a failure of the operation (the breaker counts an answer).
-      const finish = (err: Error | null, result?: T, refused?: Error): void => {
+      const finish = (failure: unknown, result?: T, refused?: Error): void => {
         if (pending.settled) return;
         pending.settled = true;
+        let err = failure == null ? null : normalize(failure, node.address);
         this.#dequeue();
         node.inFlight--;
         this.#manageSocket(node);
@@ -401,9 +402,9 @@ export class MemcachedBackend implements Backend {
         process.nextTick(uncork, socket);
       }
       try {
-        start((err, result, refused) => finish(err == null ? null : normalize(err, node.address), result, refused));
+        start(finish);
       } catch (err) {
-        finish(normalize(err, node.address));
+        finish(err);
       }
       this.#manageSocket(node);
     });
