@@ -135,8 +135,10 @@ const NO_CREATE = 0xffffffff;
 const SILENT = { log: (): void => {} };
 
 // Outcome tables: what each expected status means; any other status rejects. Built once, not per call.
-// get copies the value: memjs hands out a slice of its receive buffer, which would pin unrelated responses.
-const GET: Outcomes<Buffer | undefined> = { [OK]: (r) => Buffer.from(r.val), [NOT_FOUND]: () => undefined };
+// get hands out memjs's slice of its receive buffer, uncopied: memjs never writes into a buffer it
+// has parsed (it concatenates into new ones), and every reader (the runtime, the CLI) decodes the
+// value at once and keeps nothing of it, so the slice pins nothing for long.
+const GET: Outcomes<Buffer | undefined> = { [OK]: (r) => r.val, [NOT_FOUND]: () => undefined };
 const STORED: Outcomes<void> = { [OK]: () => undefined };
 const ADDED: Outcomes<boolean> = { [OK]: () => true, [EXISTS]: () => false };
 const FOUND: Outcomes<boolean> = { [OK]: () => true, [NOT_FOUND]: () => false };
