@@ -6,7 +6,7 @@
  */
 import type * as TS from "typescript";
 import { problem, type Problem } from "./diagnostics";
-import { findCacheTags, isJSDocComment, type CacheTag } from "./tags";
+import { findCacheTags, isJSDocComment, tagCommentReach, type CacheTag } from "./tags";
 import { checkTypes, isPromiseLike } from "./checks";
 
 export type CachedFunctionNode = TS.FunctionDeclaration | TS.MethodDeclaration | TS.ArrowFunction | TS.FunctionExpression;
@@ -84,7 +84,9 @@ export function scanSourceFile(ts: typeof TS, sf: TS.SourceFile, options: ScanOp
   const tagged = new Map<TS.Node, CacheTag[]>();
   const seen = new Set<number>();
   const seenComments = new Set<number>();
+  const mayReachTag = tagCommentReach(sf.text);
   const visit = (node: TS.Node): void => {
+    if (!mayReachTag(node.pos, node.end)) return; // nothing in this subtree can take a tag comment
     if (node.kind !== ts.SyntaxKind.SourceFile && !seen.has(node.pos)) {
       seen.add(node.pos);
       // A comment on the same line as the previous token counts as "trailing" for TypeScript
