@@ -148,7 +148,9 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
   if (ts.isFunctionDeclaration(owner) || ts.isMethodDeclaration(owner)) {
     fn = owner;
   } else if (ts.isConstructorDeclaration(owner)) {
-    problems.push(problem("constructor", ...at(owner.getChildAt(0, sf))));
+    // At its first JSDoc comment, where getChildAt(0) points when JSDoc is parsed: the same in every parsing mode.
+    const doc = ts.getLeadingCommentRanges(sf.text, owner.pos)?.find((r) => isJSDocComment(sf.text.slice(r.pos, r.end)));
+    problems.push(problem("constructor", ...(doc ? [doc.pos, doc.end - doc.pos] as const : at(owner.getChildAt(0, sf)))));
     return undefined;
   } else if (ts.isGetAccessorDeclaration(owner) || ts.isSetAccessorDeclaration(owner)) {
     problems.push(problem("accessor", ...at(owner.name), displayName(owner)));
