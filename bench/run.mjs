@@ -35,7 +35,7 @@ const scale = opts.smoke
   ? { rounds: 3, keys: 64, serialOps: 100, concurrentOps: 320, memoryOps: 2000, sizeBudgetBytes: 300_000, minSizeOps: 4,
     codecBudgetBytes: 500_000, stampedeRounds: 1, callers: 1000, bodyMs: 20, buildFiles: 20, buildTagged: 40, buildRounds: 1 }
   : { rounds: 7, keys: 1024, serialOps: 3000, concurrentOps: 12_800, memoryOps: 100_000, sizeBudgetBytes: 6_000_000, minSizeOps: 30,
-    codecBudgetBytes: 8_000_000, stampedeRounds: 5, callers: 1000, bodyMs: 20, buildFiles: 1000, buildTagged: 2000, buildRounds: 3 };
+    codecBudgetBytes: 8_000_000, stampedeRounds: 5, callers: 1000, bodyMs: 20, buildFiles: 1000, buildTagged: 2000, buildRounds: 5 };
 
 const workDir = join(here, ".tmp");
 mkdirSync(workDir, { recursive: true });
@@ -105,6 +105,7 @@ const results = {
       "node node_modules/ts-patch/bin/tspc.js -p bench/project/tsconfig.json   # done by run.mjs: the tagged functions",
       "node --expose-gc bench/worker.mjs <suite> '<config>' <result.json>       # one process per suite, spawned by run.mjs",
       "node bench/gen-project.mjs <dir> 1000 2000                               # the build-cost project",
+      "node --expose-gc bench/lib/plugin-share.cjs . <dir>/tsconfig.json 5 <result.json>   # the plugin's cost inside one compiler process",
       "node bench/report.mjs bench/results/latest.json                           # re-render BENCHMARKS.md and the chart",
     ],
   },
@@ -138,7 +139,7 @@ async function runSuite(suite, key, extra = {}) {
 
 const buildSuite = () => only.includes("build")
   ? runSuite("build", "buildCost", { build: { root, files: scale.buildFiles, tagged: scale.buildTagged, rounds: scale.buildRounds,
-    workDir, withNoPlugin: !opts.smoke } })
+    workDir, withNoPlugin: !opts.smoke, withPatched: !opts.smoke } })
   : Promise.resolve();
 // Smoke mode only proves that everything runs: the compilers then run alongside the runtime suites.
 const buildInParallel = opts.smoke ? buildSuite() : undefined;

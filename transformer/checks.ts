@@ -26,11 +26,39 @@ interface Finding {
   readonly reason: string;
 }
 
+/**
+ * What one checker has already answered, by type: the same types (`string`, `User`, `Promise<User>`)
+ * come back across a project's cached functions, and types are the checker's own objects. Kept per
+ * checker, so per program, and dropped with it.
+ */
+interface TypeAnswers {
+  readonly keyPart: Map<TS.Type, Finding | undefined>;
+  readonly result: Map<TS.Type, Finding | undefined>;
+  readonly awaited: Map<TS.Type, TS.Type | undefined>;
+}
+
+const answersByChecker = new WeakMap<TS.TypeChecker, TypeAnswers>();
+
+function answersOf(checker: TS.TypeChecker): TypeAnswers {
+  let answers = answersByChecker.get(checker);
+  if (!answers) {
+    answers = { keyPart: new Map(), result: new Map(), awaited: new Map() };
+    answersByChecker.set(checker, answers);
+  }
+  return answers;
+}
+
 export function checkTypes(ts: typeof TS, sf: TS.SourceFile, fn: CachedFunction, checker: TS.TypeChecker,
                            at: readonly [number, number]): Problem[] {
   const problems: Problem[] = [];
+  const answers = answersOf(checker);
   const report = (what: string, type: TS.Type, keyPart: boolean) => {
-    const finding = inspect(ts, checker, type, 0, new Set(), keyPart);
+    const known = keyPart ? answers.keyPart : answers.result;
+    let finding = known.get(type);
+    if (finding === undefined && !known.has(type)) {
+      finding = inspect(ts, checker, type, 0, new Set(), keyPart);
+      known.set(type, finding);
+    }
     if (!finding) return;
     const described = `${what} (${checker.typeToString(type)})`;
     problems.push(finding.fatal
@@ -45,7 +73,12 @@ export function checkTypes(ts: typeof TS, sf: TS.SourceFile, fn: CachedFunction,
   // A handler's response is captured by the runtime, not its return value.
   if (signature && !fn.http) {
     const returned = checker.getReturnTypeOfSignature(signature);
-    report("the result", checker.getAwaitedType(returned) ?? returned, false);
+    let awaited = answers.awaited.get(returned);
+    if (awaited === undefined && !answers.awaited.has(returned)) {
+      awaited = checker.getAwaitedType(returned);
+      answers.awaited.set(returned, awaited);
+    }
+    report("the result", awaited ?? returned, false);
   }
   return problems;
 }

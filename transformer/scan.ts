@@ -6,7 +6,7 @@
  */
 import type * as TS from "typescript";
 import { problem, type Problem } from "./diagnostics";
-import { findCacheTags, isJSDocComment, type CacheTag } from "./tags";
+import { findCacheTags, isJSDocComment, tagCommentReach, type CacheTag } from "./tags";
 import { checkTypes, isPromiseLike } from "./checks";
 
 export type CachedFunctionNode = TS.FunctionDeclaration | TS.MethodDeclaration | TS.ArrowFunction | TS.FunctionExpression;
@@ -84,7 +84,9 @@ export function scanSourceFile(ts: typeof TS, sf: TS.SourceFile, options: ScanOp
   const tagged = new Map<TS.Node, CacheTag[]>();
   const seen = new Set<number>();
   const seenComments = new Set<number>();
+  const mayReachTag = tagCommentReach(sf.text);
   const visit = (node: TS.Node): void => {
+    if (!mayReachTag(node.pos, node.end)) return; // nothing in this subtree can take a tag comment
     if (node.kind !== ts.SyntaxKind.SourceFile && !seen.has(node.pos)) {
       seen.add(node.pos);
       // A comment on the same line as the previous token counts as "trailing" for TypeScript
@@ -146,7 +148,9 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
   if (ts.isFunctionDeclaration(owner) || ts.isMethodDeclaration(owner)) {
     fn = owner;
   } else if (ts.isConstructorDeclaration(owner)) {
-    problems.push(problem("constructor", ...at(owner.getChildAt(0, sf))));
+    // At its first JSDoc comment, where getChildAt(0) points when JSDoc is parsed: the same in every parsing mode.
+    const doc = ts.getLeadingCommentRanges(sf.text, owner.pos)?.find((r) => isJSDocComment(sf.text.slice(r.pos, r.end)));
+    problems.push(problem("constructor", ...(doc ? [doc.pos, doc.end - doc.pos] as const : at(owner.getChildAt(0, sf)))));
     return undefined;
   } else if (ts.isGetAccessorDeclaration(owner) || ts.isSetAccessorDeclaration(owner)) {
     problems.push(problem("accessor", ...at(owner.name), displayName(owner)));

@@ -49,6 +49,76 @@ export function isJSDocComment(text: string): boolean {
 }
 
 /**
+ * For a file's text, a test for AST walks that only look for tag comments: can a node spanning
+ * `pos` to `end`, or a node inside it, take a comment that may hold a `@cache` tag? A node takes
+ * the comments of the trivia starting at its `pos` (TypeScript's leading and trailing comment
+ * ranges), and those lie in its range, or right after it for a node that ends where trivia starts.
+ * False only when no such comment can be reached, so a walk may skip that subtree.
+ */
+export function tagCommentReach(text: string): (pos: number, end: number) => boolean {
+  const starts = tagCommentStarts(text);
+  return (pos, end) => {
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] < pos) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < starts.length && (starts[lo] < end || mayBeTriviaOnly(text, end, starts[lo]));
+  };
+}
+
+/**
+ * Offsets, in order, of the comments that may hold a `@cache` tag: each `/**` whose text up to the
+ * next `*\/` mentions `@cache`. A superset (a `/**` in a string or inside another comment counts
+ * too), so that skipping everything else never misses a tag. Linear in the text's length.
+ */
+export function tagCommentStarts(text: string): number[] {
+  const starts: number[] = [];
+  let tag = text.indexOf("@cache");
+  for (let at = text.indexOf("/**"); at >= 0 && tag >= 0; at = text.indexOf("/**", at + 1)) {
+    if (tag < at + 3) {
+      tag = text.indexOf("@cache", at + 3);
+      if (tag < 0) break;
+    }
+    const end = text.indexOf("*/", at + 2);
+    if (end < 0 || tag < end) starts.push(at);
+  }
+  return starts;
+}
+
+/**
+ * Can `text` from `from` to `to` be whitespace and comments only? False only when a token surely
+ * starts in between (an ASCII character that is neither a space nor a comment's start); anything
+ * unusual (a shebang at 0, non-ASCII characters, an unterminated comment) answers true.
+ */
+function mayBeTriviaOnly(text: string, from: number, to: number): boolean {
+  if (from === 0) return true;
+  for (let i = from; i < to; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 47 /* / */) {
+      const next = text.charCodeAt(i + 1);
+      if (next === 42 /* * */) {
+        const end = text.indexOf("*/", i + 2);
+        if (end < 0) return true;
+        i = end + 1;
+        continue;
+      }
+      if (next !== 47 /* / */) return false;
+      while (i < to && !isLineBreak(text.charCodeAt(i))) i++;
+      continue;
+    }
+    if (ch > 32 && ch < 127) return false;
+  }
+  return true;
+}
+
+function isLineBreak(ch: number): boolean {
+  return ch === 10 || ch === 13 || ch === 0x2028 || ch === 0x2029;
+}
+
+/**
  * Find the `@cache` tags of a JSDoc comment. `commentStart` is the comment's offset in the file.
  * Like TypeScript, a tag is `@cache` at a line start or after whitespace, and runs until the next
  * tag; `@cached`, `{@link cache}` and `a@cache.org` are not `@cache` tags.

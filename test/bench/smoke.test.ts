@@ -20,7 +20,8 @@ interface Results {
   hitMemory: { results: Comparison[] };
   sizes: { results: Comparison[] };
   stampede: { callers: number; contenders: { name: string; executionsMax: number; msMedian: number }[] };
-  buildCost: { build: { variants: { secondsMedian: number; rssMbMedian: number }[]; ratioPluginVsTsc: number; failures: string[] } };
+  buildCost: { build: { variants: { secondsMedian: number; cpuSecondsMedian: number; rssMbMedian: number }[]; ratioPluginVsTsc: number;
+    cpuRatioPluginVsTsc: number; pluginShare: { transformMs: number; scanMs: number; compileMs: number; share: number }; failures: string[] } };
   goals: { item: number; value: number }[];
 }
 
@@ -52,8 +53,11 @@ test("the benchmark runs in smoke mode and produces numbers, the report and the 
     expect(positive(c.msMedian), c.name).toBe(true);
   }
   expect(results.buildCost.build.failures).toEqual([]);
-  for (const v of results.buildCost.build.variants) expect(positive(v.secondsMedian) && positive(v.rssMbMedian)).toBe(true);
-  expect(positive(results.buildCost.build.ratioPluginVsTsc)).toBe(true);
+  for (const v of results.buildCost.build.variants) expect(positive(v.secondsMedian) && positive(v.cpuSecondsMedian) && positive(v.rssMbMedian)).toBe(true);
+  expect(positive(results.buildCost.build.ratioPluginVsTsc) && positive(results.buildCost.build.cpuRatioPluginVsTsc)).toBe(true);
+  // The in-process measurement ran the transformer (it throws unless the output holds cachedCall).
+  const share = results.buildCost.build.pluginShare;
+  expect(positive(share.transformMs) && positive(share.scanMs) && positive(share.compileMs) && Number.isFinite(share.share), JSON.stringify(share)).toBe(true);
   expect(results.goals.map((g) => g.item)).toEqual(expect.arrayContaining([1, 2, 3, 4, 5, 6]));
 
   expect(run.stdout).toMatch(/tscaching ÷ this = \d+\.\d+×/);

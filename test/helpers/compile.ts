@@ -27,6 +27,13 @@ export interface CompileOptions {
   readonly plugin?: boolean;
   readonly config?: TscachingPluginConfig;
   readonly compilerOptions?: TS.CompilerOptions;
+  /**
+   * How JSDoc is parsed: "tsc" as tsc and tspc do (skipped in .ts files but for @see/@link), or "all"
+   * as the editor and ts-morph do. @default "tsc"
+   */
+  readonly jsDoc?: "tsc" | "all";
+  /** Report each diagnostic's offset too. */
+  readonly offsets?: boolean;
 }
 
 const libraryCache = new WeakMap<typeof TS, Map<string, TS.SourceFile | undefined>>();
@@ -54,8 +61,8 @@ export function compileFiles(rootNames: string[], options: CompileOptions = {}):
     if (!cache.has(key)) cache.set(key, getSourceFile(fileName, languageVersion, ...rest));
     return cache.get(key);
   };
-  // ts-patch turns full JSDoc parsing on through the plugin's package.json; do the same here.
-  if ("jsDocParsingMode" in host) (host as { jsDocParsingMode?: number }).jsDocParsingMode = 0;
+  (host as { jsDocParsingMode?: TS.JSDocParsingMode }).jsDocParsingMode = options.jsDoc === "all"
+    ? ts.JSDocParsingMode.ParseAll : ts.JSDocParsingMode.ParseForTypeErrors;
   const outputs = new Map<string, string>();
   host.writeFile = (fileName, text) => outputs.set(path.basename(fileName), text);
   const program = ts.createProgram({ rootNames, options: compilerOptions, host });
@@ -70,6 +77,7 @@ export function compileFiles(rootNames: string[], options: CompileOptions = {}):
     code: d.code,
     category: d.category === ts.DiagnosticCategory.Warning ? "warning" as const : "error" as const,
     message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+    ...(options.offsets ? { start: d.start, length: d.length } : {}),
   }));
   return { outputs, diagnostics };
 }

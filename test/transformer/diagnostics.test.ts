@@ -26,6 +26,18 @@ describe.each(cases)("fixtures/diagnostics/%s", (name) => {
   });
 });
 
+test("diagnostics land in the same places whether JSDoc is parsed as tsc does or fully (editor, CLI)", () => {
+  for (const name of cases) {
+    const dir = path.join(root, name);
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".ts")).sort().map((f) => path.join(dir, f));
+    const compile = (jsDoc: "tsc" | "all") => compileFiles(files, { config: { warnings: "diagnostic" }, jsDoc, offsets: true });
+    const tsc = compile("tsc");
+    const all = compile("all");
+    expect(tsc.diagnostics, name).toEqual(all.diagnostics);
+    expect(tsc.outputs, name).toEqual(all.outputs);
+  }
+});
+
 test("every diagnostic code has a fixture", () => {
   const seen = new Set(cases.flatMap((name) => diagnosticsOf(name).map((d) => d.code)));
   const missing = Object.entries(Problems)
