@@ -101,6 +101,8 @@ const UNREADABLE: ParsedEntry = { generation: -1, body: { kind: "corrupt", gener
 
 /** Parse a stored entry (see {@link ParsedEntry}). */
 export function parseEntry(raw: Buffer | string): ParsedEntry {
+  // Generation 0 (never invalidated) has no prefix: nothing to split.
+  if ((typeof raw === "string" ? raw.charCodeAt(0) : raw[0]) !== 2) return { generation: 0, body: decodeBody(raw, 0) };
   const { generation, rest } = splitGeneration(raw);
   if (generation < 0) return UNREADABLE;
   return { generation, body: decodeBody(rest, generation) };
