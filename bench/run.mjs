@@ -105,7 +105,7 @@ const results = {
       "node node_modules/ts-patch/bin/tspc.js -p bench/project/tsconfig.json   # done by run.mjs: the tagged functions",
       "node --expose-gc bench/worker.mjs <suite> '<config>' <result.json>       # one process per suite, spawned by run.mjs",
       "node bench/gen-project.mjs <dir> 1000 2000                               # the build-cost project",
-      "node --expose-gc bench/lib/plugin-share.cjs . <dir>/tsconfig.json 5 <result.json>   # the plugin's cost inside one compiler process",
+      "node --single-threaded bench/lib/plugin-share.cjs . <dir>/tsconfig.json 3 <result.json>   # the plugin's cost inside one compiler process",
       "node bench/report.mjs bench/results/latest.json                           # re-render BENCHMARKS.md and the chart",
     ],
   },
