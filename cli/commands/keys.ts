@@ -57,9 +57,8 @@ function write(ctx: Context, loaded: LoadedProject, outFile: string): string {
   }
   const shown = displayPath(ctx.cwd, outFile);
   if (readKeysFile(outFile) === text) return `${shown} is up to date`;
-  const fileSystem = loaded.project.getFileSystem();
-  fileSystem.mkdirSync(path.dirname(outFile));
-  fileSystem.writeFileSync(outFile, text);
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.writeFileSync(outFile, text);
   return `wrote ${shown}: ${plural(count, "key helper")}`;
 }
 
@@ -97,9 +96,9 @@ async function watch(ctx: Context, configPath: string, outFile: string): Promise
     if (reload) {
       loaded = load(ctx, configPath, outFile);
     } else {
-      // Only known files changed: refresh them in place; the next program reuses the rest.
-      for (const file of changed!) loaded!.project.getSourceFile(file)?.refreshFromFileSystemSync();
-      loaded = { ...loaded!, program: loaded!.project.getProgram().compilerObject as unknown as LoadedProject["program"] };
+      // Only known files changed: read them again; the next program reuses the rest as parsed.
+      for (const file of changed!) loaded!.files.forget(file);
+      loaded = loadProject(configPath, { exclude: [outFile], parsed: loaded!.parsed, files: loaded!.files });
     }
     ctx.out(`${stamp()} ${write(ctx, loaded, outFile)}`);
     return reload;
