@@ -230,7 +230,7 @@ export function readTsconfig(configPath: string, cwd = process.cwd()): TS.Parsed
  * Load a project. The root files are the tsconfig's, minus `exclude` (the keys file: its stale
  * contents must not feed the scan that regenerates it). Imports are resolved by the program itself,
  * so types are complete, and the program is built once. `files` shares parsed files with earlier
- * programs; `noLib` leaves the lib files out (a program for syntax and symbols only).
+ * programs; `noLib` leaves the lib files out (a program for syntax and symbols only: keys-fast.ts).
  */
 export function loadProject(configPath: string,
                             options: { exclude?: readonly string[]; parsed?: TS.ParsedCommandLine; files?: ProjectFiles; noLib?: boolean } = {}):
