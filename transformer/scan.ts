@@ -84,7 +84,14 @@ export function scanSourceFile(ts: typeof TS, sf: TS.SourceFile, options: ScanOp
   const tagged = new Map<TS.Node, CacheTag[]>();
   const seen = new Set<number>();
   const seenComments = new Set<number>();
+  const marks = cacheMarks(sf.text);
   const visit = (node: TS.Node): void => {
+    // The comments looked at below, for this node and all inside it, lie between its start and the
+    // end of the comments and blanks that follow it: with no `@cache` there, nothing is to be found.
+    if (node.kind !== ts.SyntaxKind.SourceFile && !marks.within(node.pos, node.end, () => Math.max(node.end,
+      ts.getTrailingCommentRanges(sf.text, node.end)?.at(-1)?.end ?? 0, ts.getLeadingCommentRanges(sf.text, node.end)?.at(-1)?.end ?? 0))) {
+      return;
+    }
     if (node.kind !== ts.SyntaxKind.SourceFile && !seen.has(node.pos)) {
       seen.add(node.pos);
       // A comment on the same line as the previous token counts as "trailing" for TypeScript
@@ -116,6 +123,25 @@ export function scanSourceFile(ts: typeof TS, sf: TS.SourceFile, options: ScanOp
     }
   }
   return { functions, problems };
+}
+
+/** The offsets of `@cache` in a text, and whether one lies in `[start, end)` or in the trivia ending at `triviaEnd()`. */
+function cacheMarks(text: string): { within(start: number, end: number, triviaEnd: () => number): boolean } {
+  const offsets: number[] = [];
+  for (let i = text.indexOf("@cache"); i >= 0; i = text.indexOf("@cache", i + 1)) offsets.push(i);
+  return {
+    within(start, end, triviaEnd) {
+      let lo = 0;
+      let hi = offsets.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (offsets[mid] < start) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === offsets.length) return false;
+      return offsets[lo] < end || offsets[lo] < triviaEnd();
+    },
+  };
 }
 
 /** A comment after decorators leads a modifier or the name: the declaration is the owner. */
