@@ -3,12 +3,34 @@
  * CLI and the build always agree on its text) and compared line by line with what is on disk.
  */
 import * as fs from "node:fs";
+import type * as TS from "typescript";
 import { generateKeysFile } from "../transformer/keys-file";
-import { morphTs, type LoadedProject, type ProjectScan } from "./project";
+import { keysWithoutChecker, type KeysResult } from "./keys-fast";
+import { loadProject, morphTs, ProjectFiles, scanProject, type LoadedProject, type ProjectScan } from "./project";
 
 /** The text `tscaching keys` writes and the number of helpers in it. */
 export function generateKeys(loaded: LoadedProject, scan: ProjectScan, outFile: string): { text: string; count: number } {
   return { text: generateKeysFile(morphTs(), loaded.program, scan.scans, outFile), count: scan.functions.length };
+}
+
+/**
+ * The keys file of a project, its helper count and its number of @cache errors: without the type
+ * checker when the syntax settles every answer (keys-fast.ts), else with a fully checked program.
+ * Both give the same result; `files` shares parsed source files between runs (`--watch`). No
+ * position is printed, so JSDoc is parsed only where types need it.
+ */
+export function projectKeys(configPath: string, parsed: TS.ParsedCommandLine, outFile: string,
+                            files = new ProjectFiles(configPath, { jsDoc: "types" })): KeysResult {
+  return keysWithoutChecker(configPath, parsed, outFile, files) ?? keysWithChecker(configPath, parsed, outFile, files);
+}
+
+/** The keys of a project from a fully type-checked program (what the transformer compares keys.ts with). */
+export function keysWithChecker(configPath: string, parsed: TS.ParsedCommandLine, outFile: string,
+                                files = new ProjectFiles(configPath)): KeysResult {
+  const loaded = loadProject(configPath, { exclude: [outFile], parsed, files });
+  const scan = scanProject(loaded);
+  const { text, count } = generateKeys(loaded, scan, outFile);
+  return { text, count, errors: scan.problems.filter(({ problem }) => problem.severity === "error").length, checked: true };
 }
 
 /** The file's text, or undefined when there is none. */

@@ -1,39 +1,155 @@
 /**
  * The user's project as the CLI reads it: the tsconfig parsed with ts-morph's bundled TypeScript,
- * one ts-morph Project (so one program and one type checker per command), and the scanner's view
- * of it. ts-morph's own `ts` is the only TypeScript module used here: nodes of two TypeScript
- * copies must never meet.
+ * one program (so one type checker per command), and the scanner's view of it. ts-morph's own `ts`
+ * is the only TypeScript module used here: nodes of two TypeScript copies must never meet.
+ *
+ * The program is built the way ts-morph's `Project` builds it (same file system, compiler host, lib
+ * files and source-file options, so the same files, resolutions and types) but without ts-morph's
+ * node wrappers, which the CLI never used: source files are parsed once into a cache that every
+ * program of a command (or of a `--watch` session) shares.
  */
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import * as path from "node:path";
-import type { Project } from "ts-morph";
+import type * as Common from "@ts-morph/common";
 import type * as TS from "typescript";
 import { scanProgram } from "../transformer/project";
 import type { CachedFunction, ScanResult } from "../transformer/scan";
 import type { Problem } from "../transformer/diagnostics";
 import { CliError } from "./errors";
 
-let morph: typeof import("ts-morph") | undefined;
+let common: typeof Common | undefined;
 
-/** ts-morph, loaded on first use: commands that need no project (stats, flush, --help) skip its second of start-up. */
-function tsMorph(): typeof import("ts-morph") {
+/**
+ * `@ts-morph/common`, the package ts-morph is built on (its TypeScript, file system and compiler
+ * host), required from ts-morph's own folder so that it is the very copy ts-morph uses. Loaded on
+ * first use: commands that need no project (stats, flush, --help) skip its second of start-up.
+ */
+function morphCommon(): typeof Common {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (morph ??= require("ts-morph") as typeof import("ts-morph"));
+  return (common ??= createRequire(require.resolve("ts-morph"))("@ts-morph/common") as typeof Common);
 }
 
 /** ts-morph's TypeScript, typed as the `typescript` declarations the scanner is written against. */
 export function morphTs(): typeof TS {
-  return tsMorph().ts as unknown as typeof TS;
+  return morphCommon().ts as unknown as typeof TS;
 }
 
-/** A loaded project: its tsconfig, ts-morph Project and program. */
+/**
+ * The source files, file system and compiler host of one tsconfig, as a ts-morph `Project` has them:
+ * `@ts-morph/common`'s transactional file system (with ts-morph's in-memory lib files) and compiler
+ * host, and the compiler options ts-morph reads from the tsconfig. Source files are parsed as ts-morph
+ * parses them (target from the options, no module format), except that parent pointers are left to
+ * the binder (the scanner always runs on bound files). With `jsDoc: "types"`, JSDoc is parsed only
+ * where types depend on it, as tsc does: types, symbols and the scanner's findings are the same (it
+ * reads tags from the comment text), but JSDoc nodes are no longer children of the declarations they
+ * document, which moves the position of a problem reported on a constructor's first child. Commands
+ * that print positions keep the default, `"all"`. Reuse one instance for every program of a command;
+ * `forget` a file that changed on disk.
+ */
+export class ProjectFiles {
+  readonly options: TS.CompilerOptions;
+  readonly host: TS.CompilerHost;
+  readonly #files = new Map<string, TS.SourceFile>();
+  readonly #directories = new Set<string>();
+  readonly #fileSystem: Common.TransactionalFileSystem;
+  readonly #ts = morphTs();
+  readonly #jsDoc: TS.JSDocParsingMode;
+
+  constructor(configPath: string, options: { jsDoc?: "all" | "types" } = {}) {
+    this.#jsDoc = options.jsDoc === "types" ? this.#ts.JSDocParsingMode.ParseForTypeErrors : this.#ts.JSDocParsingMode.ParseAll;
+    const morph = morphCommon();
+    this.#fileSystem = new morph.TransactionalFileSystem({
+      fileSystem: new morph.RealFileSystemHost(), skipLoadingLibFiles: undefined, libFolderPath: undefined,
+    });
+    this.options = this.#readOptions(configPath);
+    const optionsContainer = new morph.CompilerOptionsContainer();
+    optionsContainer.set(this.options as Common.ts.CompilerOptions);
+    const { compilerHost } = morph.createHosts({
+      transactionalFileSystem: this.#fileSystem,
+      sourceFileContainer: this.#container(),
+      compilerOptions: optionsContainer,
+      getNewLine: () => "\n",
+      resolutionHost: {},
+      getProjectVersion: () => "0",
+    });
+    this.host = compilerHost as unknown as TS.CompilerHost;
+  }
+
+  /** The path as ts-morph keys it: absolute, normalized, forward slashes. */
+  standardize(file: string): string {
+    return this.#fileSystem.getStandardizedAbsolutePath(file);
+  }
+
+  /** Drop a file's parsed copy (it changed on disk); the next program reads it again. */
+  forget(file: string): void {
+    this.#files.delete(this.standardize(file));
+  }
+
+  /** ts-morph's reading of the tsconfig's compiler options (its `TsConfigResolver`, without listing the files). */
+  #readOptions(configPath: string): TS.CompilerOptions {
+    const ts = this.#ts;
+    const fileSystem = this.#fileSystem;
+    const file = fileSystem.getStandardizedAbsolutePath(configPath);
+    const json = ts.parseConfigFileTextToJson(file, fileSystem.readFileSync(file, "utf-8"));
+    if (json.error) throw new CliError(`cannot read ${configPath}: ${ts.flattenDiagnosticMessageText(json.error.messageText, " ")}`);
+    const host: TS.ParseConfigHost = {
+      useCaseSensitiveFileNames: false,
+      // The file list comes from readTsconfig; only the options are wanted here.
+      readDirectory: () => [],
+      fileExists: (f) => fileSystem.fileExistsSync(fileSystem.getStandardizedAbsolutePath(f)),
+      readFile: (f) => fileSystem.readFileSync(fileSystem.getStandardizedAbsolutePath(f), "utf-8"),
+    };
+    return ts.parseJsonConfigFileContent(json.config, host, morphCommon().FileUtils.getDirPath(file), undefined, file).options;
+  }
+
+  /** The source-file container ts-morph's compiler host reads from. */
+  #container(): Common.TsSourceFileContainer {
+    const files = this.#files;
+    const get = (file: string) => files.get(file) as Common.ts.SourceFile | undefined;
+    return {
+      containsSourceFileAtPath: (file) => files.has(file),
+      getSourceFilePaths: () => files.keys() as Iterable<Common.StandardizedFilePath>,
+      getSourceFileFromCacheFromFilePath: get,
+      addOrGetSourceFileFromFilePath: (file) => Promise.resolve(this.#addOrGet(file) as Common.ts.SourceFile | undefined),
+      addOrGetSourceFileFromFilePathSync: (file) => this.#addOrGet(file) as Common.ts.SourceFile | undefined,
+      getSourceFileVersion: () => "0",
+      containsDirectoryAtPath: (dir) => this.#directories.has(dir),
+      getChildDirectoriesOfDirectory: () => [],
+    };
+  }
+
+  #addOrGet(file: string): TS.SourceFile | undefined {
+    const cached = this.#files.get(file);
+    if (cached) return cached;
+    const standardized = file as Common.StandardizedFilePath;
+    let text = this.#fileSystem.readFileIfExistsSync(standardized, "utf-8");
+    if (text === undefined) return undefined;
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    const ts = this.#ts;
+    const sourceFile = ts.createSourceFile(file, text, {
+      languageVersion: this.options.target ?? ts.ScriptTarget.Latest,
+      jsDocParsingMode: this.#jsDoc,
+    });
+    this.#files.set(file, sourceFile);
+    // ts-morph records the file's folder, creating it (in memory) when it is not on disk: the lib folder.
+    const dir = morphCommon().FileUtils.getDirPath(file) as Common.StandardizedFilePath;
+    if (!this.#directories.has(dir)) {
+      this.#directories.add(dir);
+      if (!this.#fileSystem.directoryExistsSync(dir)) this.#fileSystem.queueMkdir(dir);
+    }
+    return sourceFile;
+  }
+}
+
+/** A loaded project: its tsconfig, files and program. */
 export interface LoadedProject {
   /** Absolute path of the tsconfig file. */
   readonly configPath: string;
   /** The tsconfig's folder, which ids are relative to. */
   readonly rootDir: string;
   readonly parsed: TS.ParsedCommandLine;
-  readonly project: Project;
+  readonly files: ProjectFiles;
   readonly program: TS.Program;
   /** Files left out of the program's roots (the generated keys file). */
   readonly excluded: ReadonlySet<string>;
@@ -111,25 +227,29 @@ export function readTsconfig(configPath: string, cwd = process.cwd()): TS.Parsed
 }
 
 /**
- * Load a project with ts-morph. The root files are the tsconfig's, minus `exclude` (the keys file:
- * its stale contents must not feed the scan that regenerates it). Imports are resolved by the
- * program itself, so types are complete, and the program is built once.
+ * Load a project. The root files are the tsconfig's, minus `exclude` (the keys file: its stale
+ * contents must not feed the scan that regenerates it). Imports are resolved by the program itself,
+ * so types are complete, and the program is built once. `files` shares parsed files with earlier
+ * programs; `noLib` leaves the lib files out (a program for syntax and symbols only: keys-fast.ts).
  */
-export function loadProject(configPath: string, options: { exclude?: readonly string[]; parsed?: TS.ParsedCommandLine } = {}):
+export function loadProject(configPath: string,
+                            options: { exclude?: readonly string[]; parsed?: TS.ParsedCommandLine; files?: ProjectFiles; noLib?: boolean } = {}):
     LoadedProject {
   const parsed = options.parsed ?? readTsconfig(configPath);
   const excluded = new Set((options.exclude ?? []).map((f) => path.resolve(f)));
-  const project = new (tsMorph().Project)({ tsConfigFilePath: configPath, skipAddingFilesFromTsConfig: true });
-  for (const file of parsed.fileNames) {
-    if (!excluded.has(path.resolve(file))) project.addSourceFileAtPath(file);
-  }
-  const program = project.getProgram().compilerObject as unknown as TS.Program;
-  return { configPath, rootDir: path.dirname(configPath), parsed, project, program, excluded };
+  const files = options.files ?? new ProjectFiles(configPath);
+  const rootNames = parsed.fileNames.filter((file) => !excluded.has(path.resolve(file))).map((file) => files.standardize(file));
+  const compilerOptions = options.noLib ? { ...files.options, noLib: true } : files.options;
+  const program = morphTs().createProgram(rootNames, compilerOptions, files.host);
+  return { configPath, rootDir: path.dirname(configPath), parsed, files, program, excluded };
 }
 
-/** Scan every project file with types, as the transformer does, leaving out the excluded files. */
-export function scanProject(loaded: LoadedProject): ProjectScan {
-  const all = scanProgram(morphTs(), loaded.program, { rootDir: loaded.rootDir });
+/**
+ * Scan every project file with types, as the transformer does, leaving out the excluded files.
+ * `types: false` scans the syntax alone (bind the program first: the scanner needs parent nodes).
+ */
+export function scanProject(loaded: LoadedProject, options: { types?: boolean } = {}): ProjectScan {
+  const all = scanProgram(morphTs(), loaded.program, { rootDir: loaded.rootDir, types: options.types });
   // An excluded file still enters the program when another file imports it: drop it here.
   const scans = new Map([...all].filter(([sf]) => !loaded.excluded.has(path.resolve(sf.fileName))));
   const functions: FoundFunction[] = [];

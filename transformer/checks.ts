@@ -21,6 +21,14 @@ const UNCACHEABLE: Record<string, string> = {
   AbortSignal: "it is an AbortSignal", Function: "it is a function",
 };
 
+/**
+ * Is this a name `inspect` judges a type by (uncacheable, faithful or a container)? For code that
+ * must know `inspect` has nothing to say about a type without running it (the CLI's keys-fast).
+ */
+export function hasSpecialTypeName(name: string): boolean {
+  return !!UNCACHEABLE[name] || FAITHFUL.has(name) || CONTAINERS.has(name);
+}
+
 interface Finding {
   readonly fatal: boolean;
   readonly reason: string;

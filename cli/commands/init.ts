@@ -19,9 +19,9 @@ import { Command } from "commander";
 import type * as TS from "typescript";
 import { KEYS_HEADER } from "../../transformer/keys-file";
 import { CliError, messageOf } from "../errors";
-import { generateKeys, readKeysFile } from "../keys-registry";
+import { projectKeys, readKeysFile } from "../keys-registry";
 import { displayPath, examples, plural, processContext, type Context } from "../output";
-import { defaultKeysFile, loadProject, morphTs, readTsconfig, resolveTsconfig, scanProject } from "../project";
+import { defaultKeysFile, morphTs, readTsconfig, resolveTsconfig } from "../project";
 
 interface InitOptions {
   project: string;
@@ -83,8 +83,7 @@ export function initCommand(ctx: Context = processContext()): Command {
         if (existing !== undefined && !existing.startsWith(KEYS_HEADER)) {
           notes.push(`${shown(outFile)} exists and was not written by tscaching: left alone (write the registry elsewhere with \`tscaching keys -o <file>\`)`);
         } else {
-          const loaded = loadProject(configPath, { exclude: [outFile], parsed: readTsconfig(configPath, ctx.cwd) });
-          const { text, count } = generateKeys(loaded, scanProject(loaded), outFile);
+          const { text, count } = projectKeys(configPath, readTsconfig(configPath, ctx.cwd), outFile);
           if (existing !== text) {
             if (!options.dryRun) {
               fs.mkdirSync(path.dirname(outFile), { recursive: true });

@@ -5,10 +5,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
+import type * as TS from "typescript";
 import { CliError, messageOf } from "../errors";
-import { describeDiff, diffKeys, generateKeys, readKeysFile, summarizeDiff } from "../keys-registry";
+import { describeDiff, diffKeys, projectKeys, readKeysFile, summarizeDiff } from "../keys-registry";
 import { displayPath, examples, plural, type Context } from "../output";
-import { defaultKeysFile, loadProject, readTsconfig, resolveTsconfig, scanProject, type LoadedProject } from "../project";
+import { defaultKeysFile, ProjectFiles, readTsconfig, resolveTsconfig } from "../project";
 import { SourceWatcher, watchTargets } from "../watch";
 
 interface KeysOptions {
@@ -39,33 +40,25 @@ export function keysCommand(ctx: Context): Command {
       const outFile = options.out !== undefined ? path.resolve(ctx.cwd, options.out) : defaultKeysFile(configPath);
       if (options.check) return check(ctx, configPath, outFile);
       if (options.watch) return watch(ctx, configPath, outFile);
-      ctx.out(write(ctx, load(ctx, configPath, outFile), outFile));
+      ctx.out(write(ctx, configPath, readTsconfig(configPath, ctx.cwd), outFile));
     });
 }
 
-function load(ctx: Context, configPath: string, outFile: string): LoadedProject {
-  return loadProject(configPath, { exclude: [outFile], parsed: readTsconfig(configPath, ctx.cwd) });
-}
-
 /** Generate, write when different, and say what happened. */
-function write(ctx: Context, loaded: LoadedProject, outFile: string): string {
-  const scan = scanProject(loaded);
-  const { text, count } = generateKeys(loaded, scan, outFile);
-  const errors = scan.problems.filter((p) => p.problem.severity === "error").length;
+function write(ctx: Context, configPath: string, parsed: TS.ParsedCommandLine, outFile: string, files?: ProjectFiles): string {
+  const { text, count, errors } = projectKeys(configPath, parsed, outFile, files);
   if (errors > 0) {
     ctx.err(ctx.errStyle.yellow(`note: ${plural(errors, "@cache error")} in the project; those functions get no helper (see \`tscaching check\`)`));
   }
   const shown = displayPath(ctx.cwd, outFile);
   if (readKeysFile(outFile) === text) return `${shown} is up to date`;
-  const fileSystem = loaded.project.getFileSystem();
-  fileSystem.mkdirSync(path.dirname(outFile));
-  fileSystem.writeFileSync(outFile, text);
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.writeFileSync(outFile, text);
   return `wrote ${shown}: ${plural(count, "key helper")}`;
 }
 
 function check(ctx: Context, configPath: string, outFile: string): void {
-  const loaded = load(ctx, configPath, outFile);
-  const { text, count } = generateKeys(loaded, scanProject(loaded), outFile);
+  const { text, count } = projectKeys(configPath, readTsconfig(configPath, ctx.cwd), outFile);
   const shown = displayPath(ctx.cwd, outFile);
   const existing = readKeysFile(outFile);
   if (existing === undefined) {
@@ -80,9 +73,10 @@ function check(ctx: Context, configPath: string, outFile: string): void {
 
 async function watch(ctx: Context, configPath: string, outFile: string): Promise<void> {
   const stamp = () => ctx.style.dim(`[${new Date().toTimeString().slice(0, 8)}]`);
-  let loaded: LoadedProject | undefined;
+  // The tsconfig as last read, and the files parsed since (unchanged files are not parsed again).
+  let loaded: { parsed: TS.ParsedCommandLine; files: ProjectFiles } | undefined;
   let watcher: SourceWatcher | undefined;
-  const configFiles = () => new Set([configPath, ...extendedConfigs(loaded)].map((f) => path.resolve(f)));
+  const configFiles = () => new Set([configPath, ...extendedConfigs(configPath, loaded?.parsed)].map((f) => path.resolve(f)));
   const start = () => {
     watcher?.close();
     watcher = new SourceWatcher(watchTargets(configPath, loaded?.parsed ?? { fileNames: [], options: {}, errors: [] }), {
@@ -95,13 +89,13 @@ async function watch(ctx: Context, configPath: string, outFile: string): Promise
     const configs = configFiles();
     const reload = !loaded || !changed || changed.some((f) => configs.has(f) || !roots.has(f) || !fs.existsSync(f));
     if (reload) {
-      loaded = load(ctx, configPath, outFile);
+      const parsed = readTsconfig(configPath, ctx.cwd);
+      loaded = { parsed, files: new ProjectFiles(configPath, { jsDoc: "types" }) };
     } else {
-      // Only known files changed: refresh them in place; the next program reuses the rest.
-      for (const file of changed!) loaded!.project.getSourceFile(file)?.refreshFromFileSystemSync();
-      loaded = { ...loaded!, program: loaded!.project.getProgram().compilerObject as unknown as LoadedProject["program"] };
+      // Only known files changed: read them again; the rest stay as parsed.
+      for (const file of changed!) loaded!.files.forget(file);
     }
-    ctx.out(`${stamp()} ${write(ctx, loaded, outFile)}`);
+    ctx.out(`${stamp()} ${write(ctx, configPath, loaded!.parsed, outFile, loaded!.files)}`);
     return reload;
   };
   const regenerate = (changed: readonly string[] | undefined) => {
@@ -121,8 +115,8 @@ async function watch(ctx: Context, configPath: string, outFile: string): Promise
 }
 
 /** Files a tsconfig extends (`extends`), which also trigger a reload when they change. */
-function extendedConfigs(loaded: LoadedProject | undefined): string[] {
-  const raw = loaded?.parsed.raw as { extends?: string | string[] } | undefined;
+function extendedConfigs(configPath: string, parsed: TS.ParsedCommandLine | undefined): string[] {
+  const raw = parsed?.raw as { extends?: string | string[] } | undefined;
   const list = raw?.extends === undefined ? [] : Array.isArray(raw.extends) ? raw.extends : [raw.extends];
-  return list.filter((e) => e.startsWith(".")).map((e) => path.resolve(path.dirname(loaded!.configPath), e));
+  return list.filter((e) => e.startsWith(".")).map((e) => path.resolve(path.dirname(configPath), e));
 }
