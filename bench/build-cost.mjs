@@ -88,7 +88,7 @@ const ratioOf = (runs, a, b, field) => (runs[a] && runs[b]
 
 /** Runs the build-cost comparison; `root` is the repository. */
 export function runBuildCost({ root, files, tagged, rounds, workDir, withNoPlugin = true, withPatched = true,
-                              secondaryRounds = Math.min(rounds, 2), shareRounds = Math.min(rounds, 3), log }) {
+                              secondaryRounds = Math.min(rounds, 2), shareRounds = Math.min(rounds, 3), warmUp = true, log }) {
   const loadBefore = os.loadavg();
   const dir = mkdtempSync(join(workDir, "gen-"));
   const generated = generateProject(dir, { files, tagged });
@@ -109,9 +109,8 @@ export function runBuildCost({ root, files, tagged, rounds, workDir, withNoPlugi
       args: [relative(dir, join(patchedBase, "node_modules/typescript/bin/tsc")), "-p", "tsconfig.json", "--outDir", "dist-patched"] },
   ].filter((v) => v && (withNoPlugin || v.name !== "tspc"));
   // Untimed: ts-patch patches TypeScript in memory at each tspc start, from a cache it writes on
-  // first use; the first timed run must not be the one that fills it. Also warms the file cache.
-  spawnSync(process.execPath, [tspc, "--version"], { cwd: dir });
-  spawnSync(process.execPath, [tsc, "--version"], { cwd: dir });
+  // first use; the first timed run must not be the one that fills it. (run.mjs has just run tspc.)
+  if (warmUp) spawnSync(process.execPath, [tspc, "--version"], { cwd: dir });
   const runs = Object.fromEntries(variants.map((v) => [v.name, []]));
   const failures = [];
   for (let r = 0; r < rounds; r++) {
