@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { CacheError, type ResolvedOptions } from "./config";
 import { KeyEncodeError, keyPrefix, keyWithPrefix, MAX_KEY_LENGTH } from "./keys";
 import { backendError, events, report, state } from "./state";
-import { byteLength, classify, encodeEntry, encodeRejection, parseEntry, readEntry, type Entry, type ParsedEntry } from "./entries";
+import { byteLength, classify, encodeEntry, encodeRejection, parseEntry, readEntry, readEntryThen, type Entry, type ParsedEntry } from "./entries";
 import { generationOf, groupOf } from "./groups";
 import { MemoryBackend } from "./backends/memory";
 
@@ -192,13 +192,8 @@ function cachedCallOrThrow<T>(spec: CachedFunctionSpec, args: readonly unknown[]
     }
   }
   const flight: Flight = { promise: undefined as unknown as Promise<unknown>, uncached: false };
-  const call = typeof known === "number"
-    ? backend.get(key).then(
-      (raw) => answer(fnSpec, key, fn, flight, classify(backend, group, raw === undefined ? undefined : parseEntry(raw), known)),
-      (error) => failed(fnSpec, key, fn, flight, error))
-    : Promise.all([backend.get(key), known]).then(
-      ([raw, current]) => answer(fnSpec, key, fn, flight, classify(backend, group, raw === undefined ? undefined : parseEntry(raw), current)),
-      (error) => failed(fnSpec, key, fn, flight, error));
+  const call = readEntryThen(backend, key, group, known,
+    (entry) => answer(fnSpec, key, fn, flight, entry), (error) => failed(fnSpec, key, fn, flight, error));
   (flight as { promise: Promise<unknown> }).promise = call;
   inflight.set(key, flight);
   return call;
@@ -248,22 +243,16 @@ type Body<T> = () => T | Uncached<T> | PromiseLike<T | Uncached<T>>;
 
 /** Ends a flight once `result` settles (at once when it is a plain value). */
 function land<T>(key: string, flight: Flight, result: T | Uncached<T> | Promise<T | Uncached<T>>): T | Promise<T> {
-  if (!(result instanceof Promise)) {
-    inflight.delete(key);
-    if (result instanceof Uncached) {
-      flight.uncached = true;
-      return result.value;
-    }
-    return result;
-  }
-  return result.then((value) => {
+  const settle = (value: T | Uncached<T>): T => {
     inflight.delete(key);
     if (value instanceof Uncached) {
       flight.uncached = true;
       return value.value;
     }
     return value;
-  }, (error: unknown) => {
+  };
+  if (!(result instanceof Promise)) return settle(result);
+  return result.then(settle, (error: unknown) => {
     inflight.delete(key);
     throw error;
   });

@@ -122,6 +122,23 @@ export function classify(backend: Backend, group: string, parsed: ParsedEntry | 
 }
 
 /**
+ * Read `key` of `group` against its generation `known` (a number: what this process knows; a
+ * promise: a re-read of the counter, made in parallel) and hand the entry to `onEntry`. Backend
+ * failures go to `onError` when given, else reject. One promise beyond the backend's.
+ */
+export function readEntryThen<R>(backend: Backend, key: string, group: string, known: number | Promise<number>,
+                                 onEntry: (entry: Entry) => R | PromiseLike<R>,
+                                 onError?: (error: unknown) => R | PromiseLike<R>): Promise<R> {
+  return typeof known === "number"
+    ? backend.get(key).then((raw) => onEntry(entryFrom(backend, group, raw, known)), onError)
+    : Promise.all([backend.get(key), known]).then(([raw, current]) => onEntry(entryFrom(backend, group, raw, current)), onError);
+}
+
+function entryFrom(backend: Backend, group: string, raw: Buffer | string | undefined, current: number): Entry {
+  return classify(backend, group, raw === undefined ? undefined : parseEntry(raw), current);
+}
+
+/**
  * Read and decode an entry, checking its group generation. One backend round trip while the
  * process's knowledge of the generation is fresh; otherwise the generation is re-read in parallel.
  * Rejects when the backend does.
@@ -134,12 +151,7 @@ export function readEntry(backend: Backend, key: string, window: number): Promis
   } catch (error) {
     return Promise.reject(error);
   }
-  if (typeof known === "number") {
-    const current = known;
-    return backend.get(key).then((raw) => classify(backend, group, raw === undefined ? undefined : parseEntry(raw), current));
-  }
-  return Promise.all([backend.get(key), known])
-    .then(([raw, current]) => classify(backend, group, raw === undefined ? undefined : parseEntry(raw), current));
+  return readEntryThen(backend, key, group, known, (entry) => entry);
 }
 
 /** The generation a write to `key` must carry (read from the cache when not known fresh). */

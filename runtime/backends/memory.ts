@@ -87,20 +87,20 @@ export class MemoryBackend implements Backend {
 
   async set(key: string, value: Value, ttl: number): Promise<void> {
     this.#checkWrite(key, value, ttl);
-    this.#store(key, value, ttl);
+    this.#store(key, { value }, ttl);
   }
 
   async add(key: string, value: Value, ttl: number): Promise<boolean> {
     this.#checkWrite(key, value, ttl);
     if (this.#cache.has(key)) return false;
-    this.#store(key, value, ttl);
+    this.#store(key, { value }, ttl);
     return true;
   }
 
   async replace(key: string, value: Value, ttl: number): Promise<boolean> {
     this.#checkWrite(key, value, ttl);
     if (!this.#cache.has(key)) return false;
-    this.#store(key, value, ttl);
+    this.#store(key, { value }, ttl);
     return true;
   }
 
@@ -149,7 +149,7 @@ export class MemoryBackend implements Backend {
     const stored = this.#cache.get(key);
     if (stored === undefined) return false;
     // Same value: what was derived from it still holds.
-    this.#cache.set(key, stored, { ttl: Math.ceil(ttl * 1000) });
+    this.#store(key, stored, ttl);
     return true;
   }
 
@@ -183,9 +183,9 @@ export class MemoryBackend implements Backend {
     }
   }
 
-  #store(key: string, value: Value, ttl: number): void {
+  #store(key: string, stored: Stored, ttl: number): void {
     // lru-cache wants whole milliseconds; rounding up never expires an entry early.
-    this.#cache.set(key, { value }, { ttl: Math.ceil(ttl * 1000) });
+    this.#cache.set(key, stored, { ttl: Math.ceil(ttl * 1000) });
   }
 
   async #concat(key: string, value: Value, before: boolean): Promise<boolean> {
