@@ -40,7 +40,8 @@ export interface KeysResult {
 }
 
 /** Problems whose presence depends on the checker's answers (in a scan without types, they may be wrong). */
-const TYPE_DEPENDENT: ReadonlySet<ProblemCode> = new Set<ProblemCode>(["notAsync", "keyNoField", "badHandler", "internal"]);
+// A method reading `this` is a warning without types, and with them an error (a data field) or nothing.
+const TYPE_DEPENDENT: ReadonlySet<ProblemCode> = new Set<ProblemCode>(["notAsync", "keyNoField", "badHandler", "internal", "readsThis"]);
 
 /** Members whose presence on a lib type would change an answer: a request's, a thenable's, a stream's. */
 const TELLING_MEMBERS = new Set(["method", "url", "headers", "then", "pipe", "on"]);

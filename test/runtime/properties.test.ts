@@ -196,8 +196,8 @@ const hiddenKinds: Record<string, (hidden: unknown, visible: Record<string, unkn
   "plain object, non-enumerable": (hidden, visible) => Object.defineProperty({ ...visible }, "secret", { value: hidden }),
   "plain object, symbol key": (hidden, visible) => ({ ...visible, [Symbol.for("id")]: hidden }),
   "plain prototype": (hidden, visible) => Object.assign(Object.create({ hidden }), visible),
-  "Map subclass": (hidden, visible) => new (class Scoped extends Map { #scope = hidden; })(Object.entries(visible)),
-  "array subclass": (hidden, visible) => Object.assign(new (class Page extends Array { #cursor = hidden; })(), Object.values(visible)),
+  "Map subclass": (hidden, visible) => new (class Scoped extends Map<string, unknown> { #scope = hidden; })(Object.entries(visible)),
+  "array subclass": (hidden, visible) => Object.assign(new (class Page extends Array<unknown> { #cursor = hidden; })(), Object.values(visible)),
 };
 
 describe("class instances with hidden state", () => {
