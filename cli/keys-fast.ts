@@ -25,7 +25,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as TS from "typescript";
 import { hasSpecialTypeName } from "../transformer/checks";
-import type { ProblemCode } from "../transformer/diagnostics";
+import { CHECKER_ONLY, type ProblemCode } from "../transformer/diagnostics";
 import { generateKeysFile } from "../transformer/keys-file";
 import type { CachedFunction } from "../transformer/scan";
 import { loadProject, morphTs, scanProject, type ProjectFiles } from "./project";
@@ -40,8 +40,7 @@ export interface KeysResult {
 }
 
 /** Problems whose presence depends on the checker's answers (in a scan without types, they may be wrong). */
-// A method reading `this` is a warning without types, and with them an error (a data field) or nothing.
-const TYPE_DEPENDENT: ReadonlySet<ProblemCode> = new Set<ProblemCode>(["notAsync", "keyNoField", "badHandler", "internal", "readsThis"]);
+const TYPE_DEPENDENT: ReadonlySet<ProblemCode> = new Set<ProblemCode>(["notAsync", "keyNoField", "badHandler", "internal"]);
 
 /** Members whose presence on a lib type would change an answer: a request's, a thenable's, a stream's. */
 const TELLING_MEMBERS = new Set(["method", "url", "headers", "then", "pipe", "on"]);
@@ -95,7 +94,7 @@ export function keysWithoutChecker(configPath: string, parsed: TS.ParsedCommandL
     if (error instanceof NeedsChecker) return fallBack(`keys.ts needs a type: ${error.message}`);
     throw error;
   }
-  const errors = scan.problems.filter(({ problem }) => problem.severity === "error").length;
+  const errors = scan.problems.filter(({ problem }) => problem.severity === "error" && !CHECKER_ONLY.has(problem.kind)).length;
   return { text, count: scan.functions.length, errors, checked: false };
 }
 

@@ -77,6 +77,13 @@ export const Problems = {
 
 export type ProblemCode = keyof typeof Problems;
 
+/**
+ * Problems only the type checker finds (what a field of `this` or a key part's class is), which a
+ * scan without types cannot see at all. `tscaching keys` leaves them out of its error count, so that
+ * its checker-free path and its checked path always agree; `tscaching check` and the build report them.
+ */
+export const CHECKER_ONLY: ReadonlySet<ProblemCode> = new Set<ProblemCode>(["readsThisData", "opaqueKeyPart", "classKeyPart"]);
+
 /** A problem found at a position of a source file. */
 export interface Problem {
   readonly kind: ProblemCode;

@@ -94,8 +94,7 @@ function runCase(root: string, name: string, files: Record<string, string>): Out
 
 describe("keys without the type checker", () => {
   test("fixture projects and the example: same output; the plain ones take the fast path", async () => {
-    // cli-bad reads `this` without key=: whether that is an error only the checker tells.
-    const fastOnes = ["cli-flat", "esm", "init-basic", "init-extends", "init-vite", "vite-basic"];
+    const fastOnes = ["cli-bad", "cli-flat", "esm", "init-basic", "init-extends", "init-vite", "vite-basic"];
     for (const name of [...fs.readdirSync(path.join(repoRoot, "fixtures/projects")), "examples/email-server"]) {
       await breathe();
       const dir = prepareProject(name);
