@@ -64,6 +64,15 @@ export function classifyThisReads(ts: typeof TS, checker: TS.TypeChecker, fn: TS
       return;
     }
     if (ts.isMethodSignature(declaration) || ts.isSetAccessorDeclaration(declaration)) return;
+    // `helper = () => this.tenant`: a method written as an arrow-function field.
+    const initializer = ts.isPropertyDeclaration(declaration) ? declaration.initializer : undefined;
+    if (initializer && ts.isArrowFunction(initializer)) {
+      if (!visited.has(initializer)) {
+        visited.add(initializer);
+        walk(initializer.body);
+      }
+      return;
+    }
     classifyField(label, checker.getTypeOfSymbolAtLocation(symbol, access));
   };
 
