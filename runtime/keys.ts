@@ -7,6 +7,9 @@
  */
 import { createHash } from "node:crypto";
 import { types } from "node:util";
+import { cacheKey, isBuiltinPrototype, isNative } from "./instances";
+
+export { cacheKey, type KeyedInstance } from "./instances";
 
 /** The longest key memcached accepts, in bytes. */
 export const MAX_KEY_LENGTH = 250;
@@ -115,61 +118,6 @@ function encodeItems(items: readonly unknown[], walk: Walk): string {
 function constructorName(proto: object): string {
   const ctor: unknown = (proto as { constructor?: unknown }).constructor;
   return typeof ctor === "function" ? ctor.name : "";
-}
-
-/**
- * The symbol of a class's key method: `[cacheKey]() { return this.#id; }` makes an instance usable
- * as a key part, keyed by the method's result (and the class's name). `Symbol.for`, so two copies of
- * the runtime in one process agree on it.
- *
- * @example
- * ```ts
- * import { cacheKey } from "tscaching";
- * class UserId {
- *   #id: string;
- *   constructor(id: string) { this.#id = id; }
- *   [cacheKey]() { return this.#id; }
- * }
- * ```
- */
-export const cacheKey: unique symbol = Symbol.for("tscaching.cacheKey");
-
-/** A class instance that names its own key, see {@link cacheKey}. */
-export interface KeyedInstance {
-  [cacheKey](): unknown;
-}
-
-// The prototypes of the types the encoder reads by their internal slots (not by enumeration). An
-// object whose prototype is anything else is an instance of a user's class (or of a subclass of one
-// of these), whose state may sit where no enumeration can see it: #private fields, non-enumerable
-// properties, accessors, closures.
-const BUILTIN_PROTOTYPES = new Set<object>([
-  Array.prototype, Date.prototype, RegExp.prototype, Map.prototype, Set.prototype, URL.prototype,
-  Buffer.prototype, ArrayBuffer.prototype, SharedArrayBuffer.prototype, DataView.prototype,
-  Uint8Array.prototype, Int8Array.prototype, Uint8ClampedArray.prototype, Int16Array.prototype,
-  Uint16Array.prototype, Int32Array.prototype, Uint32Array.prototype, Float32Array.prototype,
-  Float64Array.prototype, BigInt64Array.prototype, BigUint64Array.prototype,
-  Number.prototype, String.prototype, Boolean.prototype, BigInt.prototype, Symbol.prototype,
-]);
-const nativeByProto = new WeakMap<object, boolean>();
-
-/**
- * Is `proto` a built-in prototype: one of this realm's, or another realm's (a `vm` context) whose
- * constructor is native code? No user class has a native constructor, whatever its name.
- */
-function isBuiltinPrototype(proto: object): boolean {
-  if (BUILTIN_PROTOTYPES.has(proto)) return true;
-  let known = nativeByProto.get(proto);
-  if (known === undefined) {
-    const ctor: unknown = Object.getOwnPropertyDescriptor(proto, "constructor")?.value;
-    known = typeof ctor === "function" && (ctor as { prototype?: unknown }).prototype === proto && isNative(ctor);
-    nativeByProto.set(proto, known);
-  }
-  return known;
-}
-
-function isNative(fn: Function): boolean { // eslint-disable-line @typescript-eslint/ban-types
-  return /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(fn));
 }
 
 function encodeObject(o: object, walk: Walk): string {

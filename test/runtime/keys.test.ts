@@ -47,6 +47,14 @@ describe("encodeArgs format", () => {
   });
 });
 
+it("keys another realm's plain data as this realm's, and refuses its class instances", async () => {
+  const vm = await import("node:vm");
+  const foreign = vm.runInNewContext('[{ a: 1 }, [1, 2], new Map([[1, 2]]), new Set([1]), new Date(5), new Uint8Array([1])]');
+  expect(encodeArgs(foreign)).toBe(encodeArgs([{ a: 1 }, [1, 2], new Map([[1, 2]]), new Set([1]), new Date(5), new Uint8Array([1])]));
+  expect(() => encodeArgs([vm.runInNewContext("new (class UserId { #id = 1 })()")])).toThrow(/class UserId cannot form a key/);
+  expect(() => encodeArgs([vm.runInNewContext("Object.create({ hidden: 1 })")])).toThrow(KeyEncodeError);
+});
+
 it("accepts an arguments object", () => {
   function f(..._: unknown[]): string {
     return encodeArgs(arguments as unknown as unknown[]); // eslint-disable-line prefer-rest-params
