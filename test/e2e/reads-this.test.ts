@@ -64,7 +64,11 @@ describe("a NestJS-style service", () => {
       '  const first = await service.findOne("alice");',
       '  const again = await service.findOne("alice");',
       '  const bob = await service.findOne("bob");',
-      "  console.log(JSON.stringify({ first, again, bob, calls: repo.calls }));",
+      '  const profiles = require("./dist/profiles.js");',
+      '  const alice = await profiles.getProfile(new profiles.UserId("alice"));',
+      '  const aliceAgain = await profiles.getProfile(new profiles.UserId("alice"));',
+      '  const bobProfile = await profiles.getProfile(new profiles.UserId("bob"));',
+      "  console.log(JSON.stringify({ first, again, bob, calls: repo.calls, profiles: [alice, aliceAgain, bobProfile, profiles.runs] }));",
       "})();",
     ].join("\n");
     const run = spawnSync(process.execPath, ["-e", script], { cwd: dir, encoding: "utf8", env: { ...process.env, TSCACHING_SERVERS: "" } });
@@ -74,6 +78,7 @@ describe("a NestJS-style service", () => {
       again: { id: "alice", name: "Alice (bio at /bio/alice)" },
       bob: { id: "bob", name: "Bob (bio at /bio/bob)" },
       calls: 2,
+      profiles: ["profile of alice", "profile of alice", "profile of bob", 2],
     });
   }, 120_000);
 
