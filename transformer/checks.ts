@@ -183,7 +183,9 @@ function instanceFinding(ts: typeof TS, checker: TS.TypeChecker, type: TS.Type, 
   const className = name || "the class";
   for (const property of checker.getPropertiesOfType(type)) {
     // `[cacheKey]` is a unique symbol: its property is named `__@cacheKey@<id>` whatever the import's alias.
-    if (property.getName() === "toJSON" || /^__@cacheKey@\d+$/.test(property.getName())) return undefined;
+    if (/^__@cacheKey@\d+$/.test(property.getName())) return undefined;
+    // A built-in's toJSON (a Date subclass inherits Date's) is not the class's own key: the runtime ignores it too.
+    if (property.getName() === "toJSON" && !property.declarations?.every((d) => d.getSourceFile().hasNoDefaultLib)) return undefined;
   }
   const hidden = privateState(ts, checker, type, new Set());
   if (hidden) {
