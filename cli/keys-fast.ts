@@ -25,7 +25,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as TS from "typescript";
 import { hasSpecialTypeName } from "../transformer/checks";
-import type { ProblemCode } from "../transformer/diagnostics";
+import { CHECKER_ONLY, type ProblemCode } from "../transformer/diagnostics";
 import { generateKeysFile } from "../transformer/keys-file";
 import type { CachedFunction } from "../transformer/scan";
 import { loadProject, morphTs, scanProject, type ProjectFiles } from "./project";
@@ -94,7 +94,7 @@ export function keysWithoutChecker(configPath: string, parsed: TS.ParsedCommandL
     if (error instanceof NeedsChecker) return fallBack(`keys.ts needs a type: ${error.message}`);
     throw error;
   }
-  const errors = scan.problems.filter(({ problem }) => problem.severity === "error").length;
+  const errors = scan.problems.filter(({ problem }) => problem.severity === "error" && !CHECKER_ONLY.has(problem.kind)).length;
   return { text, count: scan.functions.length, errors, checked: false };
 }
 

@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import type * as TS from "typescript";
+import { CHECKER_ONLY } from "../transformer/diagnostics";
 import { generateKeysFile } from "../transformer/keys-file";
 import { keysWithoutChecker, type KeysResult } from "./keys-fast";
 import { loadProject, morphTs, ProjectFiles, scanProject, type LoadedProject, type ProjectScan } from "./project";
@@ -30,7 +31,8 @@ export function keysWithChecker(configPath: string, parsed: TS.ParsedCommandLine
   const loaded = loadProject(configPath, { exclude: [outFile], parsed, files });
   const scan = scanProject(loaded);
   const { text, count } = generateKeys(loaded, scan, outFile);
-  return { text, count, errors: scan.problems.filter(({ problem }) => problem.severity === "error").length, checked: true };
+  const errors = scan.problems.filter(({ problem }) => problem.severity === "error" && !CHECKER_ONLY.has(problem.kind)).length;
+  return { text, count, errors, checked: true };
 }
 
 /** The file's text, or undefined when there is none. */

@@ -11,4 +11,5 @@ export { cache, keyHelper, type CacheKey, type KeyGroup, type KeyHelper, type Va
 export { cachedCall, cachedFunctions, defineCached, Uncached, type CachedFunction, type CachedFunctionSpec } from "./call";
 export { CacheError, type CacheOptions, type ServerAddress } from "./config";
 export { configure, type CacheEvents } from "./state";
+export { cacheKey, type KeyedInstance } from "./keys";
 export { cachedFetch, cachedHandler, requestKeyHelper, requestKeyParts, type CachedResponse } from "./http";

@@ -7,6 +7,9 @@
  */
 import { createHash } from "node:crypto";
 import { types } from "node:util";
+import { cacheKey, isBuiltinPrototype, isNative } from "./instances";
+
+export { cacheKey, type KeyedInstance } from "./instances";
 
 /** The longest key memcached accepts, in bytes. */
 export const MAX_KEY_LENGTH = 250;
@@ -120,14 +123,24 @@ function constructorName(proto: object): string {
 function encodeObject(o: object, walk: Walk): string {
   const proto: object | null = Object.getPrototypeOf(o);
   if (Array.isArray(o)) {
-    const name = proto === Array.prototype || proto === null ? "Array" : constructorName(proto);
-    // A cross-realm array is still an "Array"; only real subclasses get their name in the key.
-    return `${name === "Array" ? "" : `C${JSON.stringify(name)}`}[${encodeItems(o, walk)}]`;
+    // A cross-realm array is still an array; a subclass may hold state the items do not show.
+    if (proto === Array.prototype || proto === null || isBuiltinPrototype(proto)) return `[${encodeItems(o, walk)}]`;
+    return encodeInstance(o, proto, walk);
   }
   // A promise is never a plain object, so plain data skips the (costly) native type checks.
   if (typeof (o as { then?: unknown }).then === "function") fail(walk, "promises and thenables cannot form a key");
   if (proto === Object.prototype || proto === null) return encodeProps(o, walk);
   if (types.isPromise(o)) fail(walk, "promises and thenables cannot form a key");
+  // These keep their state in internal slots that no enumeration can see, so encoding them as
+  // class instances would silently give different values the same key.
+  if (types.isWeakMap(o) || types.isWeakSet(o) || o instanceof WeakRef || o instanceof FinalizationRegistry) {
+    fail(walk, "weak collections and references cannot form a key");
+  }
+  if (types.isNativeError(o) || o instanceof Error) fail(walk, "errors cannot form a key");
+  if (types.isGeneratorObject(o) || types.isMapIterator(o) || types.isSetIterator(o)) {
+    fail(walk, "iterators cannot form a key");
+  }
+  if (!isBuiltinPrototype(proto)) return encodeInstance(o, proto, walk);
   if (types.isDate(o)) return `D${Date.prototype.getTime.call(o)}`;
   if (types.isRegExp(o)) return `R${JSON.stringify(`/${(o as RegExp).source}/${(o as RegExp).flags}`)}`;
   if (types.isMap(o)) return `M{${encodeMap(o as Map<unknown, unknown>, walk)}}`;
@@ -141,22 +154,64 @@ function encodeObject(o: object, walk: Walk): string {
     const p = primitive((o as { valueOf(): unknown }).valueOf());
     return p === undefined ? fail(walk, "a boxed primitive's valueOf() must return a primitive") : `P${p}`;
   }
-  // These keep their state in internal slots that no enumeration can see, so encoding them as
-  // class instances would silently give different values the same key.
-  if (types.isWeakMap(o) || types.isWeakSet(o) || o instanceof WeakRef || o instanceof FinalizationRegistry) {
-    fail(walk, "weak collections and references cannot form a key");
-  }
-  if (types.isNativeError(o) || o instanceof Error) fail(walk, "errors cannot form a key");
-  if (types.isGeneratorObject(o) || types.isMapIterator(o) || types.isSetIterator(o)) {
-    fail(walk, "iterators cannot form a key");
-  }
-  const name = constructorName(proto);
-  return name === "Object" ? encodeProps(o, walk) : `C${JSON.stringify(name)}${encodeProps(o, walk)}`;
+  // Another realm's plain object (its Object.prototype) keys as a plain object, as it always has.
+  if (constructorName(proto) === "Object" && Object.getPrototypeOf(proto) === null) return encodeProps(o, walk);
+  // Object.create(Date.prototype) and the like: a built-in's prototype without its internal state.
+  return encodeInstance(o, proto, walk);
 }
 
-/** Own enumerable string keys, sorted so that property order does not matter. */
+/**
+ * A class instance keys only through what its class says its key is: a `[cacheKey]()` method, else
+ * a `toJSON()` method; the result is encoded (with the class's name) in its place. Without either
+ * it cannot form a key: #private fields, accessors and non-enumerable state are invisible here,
+ * and keying by what is visible would give distinct instances one shared entry.
+ */
+function encodeInstance(o: object, proto: object, walk: Walk): string {
+  const name = constructorName(proto);
+  const label = name ? `class ${name}` : "an anonymous class";
+  let method: unknown;
+  let marker = "K";
+  let step = "[cacheKey]()";
+  try {
+    method = (o as { [cacheKey]?: unknown })[cacheKey];
+    if (typeof method !== "function") {
+      method = (o as { toJSON?: unknown }).toJSON;
+      // A built-in's toJSON (Date's, inherited by a subclass) speaks for the built-in, not the class.
+      if (typeof method === "function" && isNative(method)) method = undefined;
+      marker = "J";
+      step = ".toJSON()";
+    }
+  } catch (e) {
+    fail(walk, `reading the key method of ${label} threw (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (typeof method !== "function") {
+    fail(walk, `an instance of ${label} cannot form a key: its #private fields, accessors and non-enumerable ` +
+      `properties are invisible to the key encoder. Key by a field (key=user.id), or give the class a ` +
+      `[cacheKey]() method (import { cacheKey } from "tscaching") or a toJSON() method`);
+  }
+  let derived: unknown;
+  walk.path.push({ label: step });
+  try {
+    derived = (method as (this: object, key: string) => unknown).call(o, "");
+  } catch (e) {
+    if (e instanceof KeyEncodeError || e instanceof RangeError) throw e;
+    fail(walk, `${step.replace(/^\./, "")} of ${label} threw (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const out = `${marker}${JSON.stringify(name)}(${encode(derived, walk)})`;
+  walk.path.pop();
+  return out;
+}
+
+/**
+ * Own enumerable string keys, sorted so that property order does not matter. An object with
+ * non-enumerable or symbol-keyed own properties holds state the key would not show: refused.
+ */
 function encodeProps(o: object, walk: Walk): string {
-  const keys = Object.keys(o).sort();
+  const keys = Object.keys(o);
+  if (Reflect.ownKeys(o).length !== keys.length) {
+    fail(walk, "the object has non-enumerable or symbol-keyed properties, which a key cannot see");
+  }
+  keys.sort();
   let out = "{";
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
@@ -210,11 +265,13 @@ function encodeBytes(o: ArrayBufferView | ArrayBufferLike): string {
 /**
  * The canonical, injective text of an argument list: the elements' encodings joined by `,`
  * (no outer brackets; `[]` gives `""`). Equal-by-value lists always give the same text and
- * distinct ones never do. Class instances are compared by constructor name and own enumerable
- * properties only (private fields and other hidden state are not seen).
+ * distinct ones never do. A class instance (any object whose prototype is not Object.prototype,
+ * null or a built-in's the encoder reads) keys by its `[cacheKey]()` or `toJSON()` result and its
+ * class's name, or not at all: its #private fields and other hidden state cannot be seen.
  *
  * @throws KeyEncodeError for functions, symbols, promises/thenables, weak collections, errors,
- * iterators, cycles, and values nested too deeply for the stack.
+ * iterators, cycles, class instances without a key method, objects with non-enumerable or
+ * symbol-keyed properties, and values nested too deeply for the stack.
  */
 export function encodeArgs(args: readonly unknown[]): string {
   let walk: Walk | undefined;

@@ -32,6 +32,8 @@ export function hasSpecialTypeName(name: string): boolean {
 interface Finding {
   readonly fatal: boolean;
   readonly reason: string;
+  /** A class instance as a key part: opaque (error) or keyed only through a key method (warning). */
+  readonly instance?: { readonly opaque: boolean; readonly className: string };
 }
 
 /**
@@ -69,13 +71,28 @@ export function checkTypes(ts: typeof TS, sf: TS.SourceFile, fn: CachedFunction,
     }
     if (!finding) return;
     const described = `${what} (${checker.typeToString(type)})`;
+    if (finding.instance) {
+      problems.push(problem(finding.instance.opaque ? "opaqueKeyPart" : "classKeyPart", ...at, described, fn.qualifiedName,
+        finding.reason, finding.instance.className));
+      return;
+    }
     problems.push(finding.fatal
       ? problem("uncacheableType", ...at, described, fn.qualifiedName, finding.reason)
       : problem("lossyType", ...at, described, fn.qualifiedName, finding.reason));
   };
   for (const part of fn.keyParts) {
     if (part.kind === "param") report(`parameter '${part.name}'`, checker.getTypeAtLocation(part.declaration), true);
-    else if (part.kind === "pattern") report(`parameter {${part.names.join(", ")}}`, checker.getTypeAtLocation(part.declaration), true);
+    else if (part.kind === "pattern") {
+      // A destructured parameter keys by the names it binds, not by the object it was taken from.
+      const type = checker.getTypeAtLocation(part.declaration);
+      if (classInstance(ts, checker, type)) {
+        for (const element of bindingElements(ts, part.declaration.name)) {
+          report(`parameter {${part.names.join(", ")}}: '${element.name.getText()}'`, checker.getTypeAtLocation(element), true);
+        }
+      } else {
+        report(`parameter {${part.names.join(", ")}}`, type, true);
+      }
+    }
   }
   const signature = checker.getSignatureFromDeclaration(fn.node);
   // A handler's response is captured by the runtime, not its return value.
@@ -134,11 +151,78 @@ function inspect(ts: typeof TS, checker: TS.TypeChecker, type: TS.Type, depth: n
     }
     if (!declaration) continue;
     const finding = inspect(ts, checker, checker.getTypeOfSymbolAtLocation(property, declaration), depth + 1, seen, keyPart);
-    if (finding) return { fatal: finding.fatal, reason: `its property '${property.getName()}': ${finding.reason}` };
+    if (finding) return { ...finding, reason: `its property '${property.getName()}': ${finding.reason}` };
   }
   const isClass = !!type.getSymbol()?.declarations?.some((d) => ts.isClassLike(d));
+  if (keyPart && isClass) return instanceFinding(ts, checker, type, name);
   if (!keyPart && isClass && methods) {
     return { fatal: false, reason: `is an instance of class ${name}; it comes back from the cache as a plain object without its methods` };
+  }
+  return undefined;
+}
+
+/** Is this the type of an instance of a (user's) class? */
+function classInstance(ts: typeof TS, checker: TS.TypeChecker, type: TS.Type): boolean {
+  if (!(type.flags & ts.TypeFlags.Object) || checker.isArrayType(type) || checker.isTupleType(type)) return false;
+  const symbol = type.getSymbol();
+  return !!symbol?.declarations?.some((d) => ts.isClassLike(d)) && !FAITHFUL.has(symbol.getName()) && !CONTAINERS.has(symbol.getName());
+}
+
+function bindingElements(ts: typeof TS, name: TS.BindingName): TS.BindingElement[] {
+  if (ts.isIdentifier(name)) return [];
+  return name.elements.flatMap((e) => ts.isOmittedExpression(e) ? [] : ts.isIdentifier(e.name) ? [e] : bindingElements(ts, e.name));
+}
+
+/**
+ * A class instance as a key part. At run time it keys only through a `[cacheKey]()` or `toJSON()`
+ * method (the encoder cannot see #private fields, accessors or non-enumerable state); here a class
+ * whose state is visibly hidden (#private fields, no data fields at all) is an error, one with only
+ * visible fields a warning (it would run uncached).
+ */
+function instanceFinding(ts: typeof TS, checker: TS.TypeChecker, type: TS.Type, name: string): Finding | undefined {
+  const className = name || "the class";
+  for (const property of checker.getPropertiesOfType(type)) {
+    // `[cacheKey]` is a unique symbol: its property is named `__@cacheKey@<id>` whatever the import's alias.
+    if (/^__@cacheKey@\d+$/.test(property.getName())) return undefined;
+    // A built-in's toJSON (a Date subclass inherits Date's) is not the class's own key: the runtime ignores it too.
+    if (property.getName() === "toJSON" && !property.declarations?.every((d) => d.getSourceFile().hasNoDefaultLib)) return undefined;
+  }
+  const hidden = privateState(ts, checker, type, new Set());
+  if (hidden) {
+    return { fatal: true, reason: `class ${className} keeps state in its #private member '${hidden}', which no key can see`,
+      instance: { opaque: true, className } };
+  }
+  const dataFields = checker.getPropertiesOfType(type).some((property) => {
+    const declaration = property.valueDeclaration ?? property.declarations?.[0];
+    return !!declaration && (ts.isPropertyDeclaration(declaration) || ts.isParameter(declaration) ||
+      ts.isPropertySignature(declaration)) &&
+      checker.getTypeOfSymbolAtLocation(property, declaration).getCallSignatures().length === 0;
+  });
+  if (!dataFields) {
+    return { fatal: true, reason: `class ${className} has no data fields a key can see (only methods and accessors)`,
+      instance: { opaque: true, className } };
+  }
+  return { fatal: false, reason: `is an instance of class ${className}`, instance: { opaque: false, className } };
+}
+
+/** The first #private field or accessor of the class or a base class, if any. */
+function privateState(ts: typeof TS, checker: TS.TypeChecker, type: TS.Type, seen: Set<TS.Type>): string | undefined {
+  if (seen.has(type)) return undefined;
+  seen.add(type);
+  for (const declaration of type.getSymbol()?.declarations ?? []) {
+    if (!ts.isClassLike(declaration)) continue;
+    for (const member of declaration.members) {
+      const isStatic = ts.getModifiers(member as TS.HasModifiers)?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
+      if (!isStatic && member.name && ts.isPrivateIdentifier(member.name) &&
+          (ts.isPropertyDeclaration(member) || ts.isAccessor(member))) return member.name.text;
+    }
+  }
+  const target = (type as TS.TypeReference).target ?? type;
+  if (target.isClassOrInterface()) {
+    for (const base of checker.getBaseTypes(target)) {
+      const found = privateState(ts, checker, base, seen);
+      if (found) return found;
+    }
   }
   return undefined;
 }

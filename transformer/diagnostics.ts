@@ -65,11 +65,24 @@ export const Problems = {
     `@cache: option '${option}' takes ${expected}; got '${value}'.`),
   badHandler: kind(93026, "error", (name, shape) =>
     `@cache on '${name}': an HTTP handler needs its first parameters to be plain names ${shape}.`),
+  readsThisData: kind(93027, "error", (name, fields, key) =>
+    `@cache on '${name}': the method reads ${fields}, which can change its result, but the key holds only its parameters, so calls on different instances share entries (one tenant's answer served to another). Add ${fields.includes(",") ? "them" : "it"} to the key: key=${key}. (Collaborators such as repositories, clients and injected services need no key.)`),
+  opaqueKeyPart: kind(93028, "error", (what, name, reason, cls) =>
+    `@cache on '${name}': ${what} cannot form a cache key: ${reason}, so distinct instances would share one entry (at run time every call runs uncached with an EKEY report). Key by what identifies it (a parameter such as 'id: string', or destructure it: '({ id }: ${cls})'), or give ${cls} a [cacheKey]() method (import { cacheKey } from "tscaching") or a toJSON() method.`),
+  classKeyPart: kind(93029, "warning", (what, name, reason, cls) =>
+    `@cache on '${name}': ${what} ${reason}; an instance keys only through a [cacheKey]() or toJSON() method, so without one every call runs uncached (EKEY). Give ${cls} a [cacheKey]() method (import { cacheKey } from "tscaching") or a toJSON() method, or destructure the fields that identify it.`),
   internal: kind(93099, "error", (message) =>
     `tscaching could not process this function (${message}); it was left uncached. Please report this.`),
 } as const;
 
 export type ProblemCode = keyof typeof Problems;
+
+/**
+ * Problems only the type checker finds (what a field of `this` or a key part's class is), which a
+ * scan without types cannot see at all. `tscaching keys` leaves them out of its error count, so that
+ * its checker-free path and its checked path always agree; `tscaching check` and the build report them.
+ */
+export const CHECKER_ONLY: ReadonlySet<ProblemCode> = new Set<ProblemCode>(["readsThisData", "opaqueKeyPart", "classKeyPart"]);
 
 /** A problem found at a position of a source file. */
 export interface Problem {

@@ -8,6 +8,7 @@ import type * as TS from "typescript";
 import { problem, type Problem } from "./diagnostics";
 import { findCacheTags, isJSDocComment, tagCommentReach, type CacheTag } from "./tags";
 import { checkTypes, isPromiseLike } from "./checks";
+import { classifyThisReads } from "./this-reads";
 
 export type CachedFunctionNode = TS.FunctionDeclaration | TS.MethodDeclaration | TS.ArrowFunction | TS.FunctionExpression;
 
@@ -222,7 +223,19 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
     : resolveKeyParts(ts, sf, fn, tag, place.owner, isStatic, options.checker, qualifiedName, problems);
   if (!keyParts) return undefined;
   if (!tag.key && !http && place.owner && readsThis(ts, fn)) {
-    problems.push(problem("readsThis", ...reportAt, qualifiedName));
+    if (options.checker) {
+      // By meaning: data fields are key inputs (an error without key=), collaborators are not.
+      const reads = classifyThisReads(ts, options.checker, fn);
+      if (reads.data.length > 0) {
+        const params = keyParts.flatMap((p) => p.kind === "param" ? [p.name] : p.kind === "pattern" ? p.names : []);
+        problems.push(problem("readsThisData", ...reportAt, qualifiedName, reads.data.join(", "),
+          [...reads.data, ...params].join(",")));
+      } else if (reads.unclear.length > 0) {
+        problems.push(problem("readsThis", ...reportAt, qualifiedName));
+      }
+    } else {
+      problems.push(problem("readsThis", ...reportAt, qualifiedName));
+    }
   }
   const result: CachedFunction = {
     id: functionId(options.rootDir, sf.fileName, qualifiedName, tag.name),

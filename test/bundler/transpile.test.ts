@@ -45,7 +45,9 @@ describe.each(fs.readdirSync(transformRoot).sort())("fixtures/transform/%s", (na
 describe("diagnostics without a type checker", () => {
   // What only a program knows: duplicate ids across files, types, keys.ts; and a union return type
   // annotated `Promise<T> | undefined`, which the syntax alone takes for a Promise.
-  const PROGRAM_ONLY = new Set([93016, 93018, 93023, 93024, 93001]);
+  // A class instance as a key part (93028, 93029) and a data field of `this` read without key= (93027)
+  // are told by types too; without them, a method reading `this` is a warning (93017) at the same line.
+  const PROGRAM_ONLY = new Set([93016, 93018, 93023, 93024, 93001, 93027, 93028, 93029]);
 
   test.each(fs.readdirSync(diagnosticsRoot).sort())("fixtures/diagnostics/%s: a subset of tspc's, same lines and messages", (name) => {
     const dir = path.join(diagnosticsRoot, name);
@@ -56,7 +58,15 @@ describe("diagnostics without a type checker", () => {
       .map((d) => line(d.file, d.line, d.code, d.category, d.message));
     const ours = files.flatMap((file) => transformSource(file, read(file), { rootDir: dir, ts }).diagnostics
       .map((d) => line(d.fileName, d.line, d.code, d.category, d.message)));
-    for (const d of ours) expect(tspc).toContain(d);
+    for (const d of ours) {
+      // With types, a read of `this` is an error (a data field, 93027) or nothing (collaborators only).
+      if (/ warning TS93017: /.test(d) && !tspc.includes(d)) {
+        const at = d.slice(0, d.indexOf(" "));
+        expect(tspc.filter((t) => t.startsWith(`${at} `) && / TS93017: /.test(t)), d).toEqual([]);
+        continue;
+      }
+      expect(tspc).toContain(d);
+    }
     const missing = tspc.filter((d) => !ours.includes(d));
     for (const d of missing) expect(PROGRAM_ONLY.has(Number(/TS(\d+)/.exec(d)![1])), d).toBe(true);
   });

@@ -44,7 +44,7 @@ describe.each<TypeScriptPackage>(["typescript", "typescript-6"])("tspc with %s",
 
     fs.writeFileSync(path.join(dir, "src/bad.ts"), [
       "export class Users {",
-      "  constructor(private tenant: string) {}",
+      "  constructor(private tenant: any) {}",
       "  /** @cache */",
       "  async get(id: string): Promise<string> { return this.tenant + id; }",
       "}",

@@ -87,7 +87,7 @@ test.each([
   }
   fs.writeFileSync(path.join(dir, "src/reads-this.ts"), [
     "export class Users {",
-    "  constructor(private tenant: string) {}",
+    "  constructor(private tenant: any) {}",
     "  /** @cache ttl=2x */",
     "  async get(id: string): Promise<string> { return this.tenant + id; }",
     "}",

@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { buildKey, encodeArgs, isValidNamespace, KeyEncodeError, MAX_KEY_LENGTH } from "../../runtime/keys";
+import { buildKey, cacheKey, encodeArgs, isValidNamespace, KeyEncodeError, MAX_KEY_LENGTH } from "../../runtime/keys";
 
 class A { constructor(public x: unknown = 1) {} }
-class B { constructor(public x: unknown = 1) {} }
 class MyArray<T> extends Array<T> {}
+/** Classes that name their key: by their own enumerable fields, as plain data would key. */
+class KA { constructor(public x: unknown = 1) {} [cacheKey]() { return { ...this }; } }
+class KB { constructor(public x: unknown = 1) {} [cacheKey]() { return { ...this }; } }
+class J { constructor(private readonly id: string) {} toJSON() { return { id: this.id }; } }
+class Hidden { #id: string; constructor(id: string) { this.#id = id; } get id() { return this.#id; } }
 
 function isValidKey(key: string): boolean {
   return Buffer.byteLength(key, "utf8") <= MAX_KEY_LENGTH && /^[\x21-\x7e]+$/.test(key);
@@ -34,13 +38,21 @@ describe("encodeArgs format", () => {
     ["regexp", [/a\/b/gi], 'R"/a\\\\/b/gi"'],
     ["bytes", [Buffer.from([1, 2, 3]), new Uint8Array([1, 2, 3]), new ArrayBuffer(1)], "BBuffer:AQID,BUint8Array:AQID,BArrayBuffer:AA=="],
     ["url", [new URL("http://x/a b")], 'U"http://x/a%20b"'],
-    ["class instance", [new A(2)], 'C"A"{"x":2}'],
-    ["array subclass", [MyArray.of(1)], 'C"MyArray"[1]'],
+    ["class instance with a key method", [new KA(2)], 'K"KA"({"x":2})'],
+    ["class instance with toJSON", [new J("a")], 'J"J"({"id":"a"})'],
     ["boxed primitive", [Object(3), Object("s")], 'P3,P"s"'],
     ["null prototype", [Object.assign(Object.create(null), { k: 1 })], '{"k":1}'],
   ])("%s", (_name, args, expected) => {
     expect(encodeArgs(args)).toBe(expected);
   });
+});
+
+it("keys another realm's plain data as this realm's, and refuses its class instances", async () => {
+  const vm = await import("node:vm");
+  const foreign = vm.runInNewContext('[{ a: 1 }, [1, 2], new Map([[1, 2]]), new Set([1]), new Date(5), new Uint8Array([1])]');
+  expect(encodeArgs(foreign)).toBe(encodeArgs([{ a: 1 }, [1, 2], new Map([[1, 2]]), new Set([1]), new Date(5), new Uint8Array([1])]));
+  expect(() => encodeArgs([vm.runInNewContext("new (class UserId { #id = 1 })()")])).toThrow(/class UserId cannot form a key/);
+  expect(() => encodeArgs([vm.runInNewContext("Object.create({ hidden: 1 })")])).toThrow(KeyEncodeError);
 });
 
 it("accepts an arguments object", () => {
@@ -66,9 +78,10 @@ describe("encodeArgs identity", () => {
     ["invalid Date/NaN", [new Date(NaN)], [NaN]],
     ['["a,b"]/["a","b"]', ["a,b"], ["a", "b"]],
     ["array argument/spread", [[1, 2]], [1, 2]],
-    ["class names", [new A()], [new B()]],
-    ["class/plain object", [new A()], [{ x: 1 }]],
-    ["array subclass/array", [MyArray.of(1)], [[1]]],
+    ["class names", [new KA()], [new KB()]],
+    ["class/plain object", [new KA()], [{ x: 1 }]],
+    ["key method/toJSON", [new KA({ id: "a" })], [new J("a")]],
+    ["key method result/plain", [new KA("a")], [{ x: "a" }]],
     ["boxed/primitive", [Object(1)], [1]],
     ["Buffer/Uint8Array", [Buffer.from([1])], [new Uint8Array([1])]],
     ["Uint16Array/Uint8Array same bytes", [new Uint16Array([1])], [new Uint8Array([1, 0])]],
@@ -126,6 +139,18 @@ describe("encodeArgs errors", () => {
     ["map cycle", [mapLoop], "args[0].values()[0]", /cycle/],
     ["map key", [new Map([[Symbol("k"), 1]])], "args[0].keys()[0]", /symbol/],
     ["set element", [0, new Set([1, () => 1])], "args[1].values()[1]", /function/],
+    ["class instance", [new A(2)], "args[0]", /class A cannot form a key.*key=user\.id.*cacheKey.*toJSON/],
+    ["#private state", ["x", { u: new Hidden("alice") }], "args[1].u", /class Hidden cannot form a key/],
+    ["anonymous class", [new (class { constructor(public v = 1) {} })()], "args[0]", /anonymous class/],
+    ["array subclass", [MyArray.of(1)], "args[0]", /class MyArray/],
+    ["Map subclass", [new (class TenantMap extends Map {})()], "args[0]", /class TenantMap/],
+    ["Date subclass", [new (class Day extends Date {})(0)], "args[0]", /class Day/],
+    ["object with a plain prototype", [Object.create({ get id() { return 1; } })], "args[0]", /class Object/],
+    ["built-in prototype without its state", [Object.create(Date.prototype)], "args[0]", /class Date/],
+    ["non-enumerable property", [Object.defineProperty({}, "id", { value: 1 })], "args[0]", /non-enumerable/],
+    ["symbol-keyed property", [{ [Symbol("id")]: 1 }], "args[0]", /symbol-keyed/],
+    ["key method returning itself", [new (class Self { [cacheKey]() { return this; } })()], "args[0][cacheKey]()", /cycle/],
+    ["throwing toJSON", [new (class Bad { toJSON() { throw new Error("no"); } })()], "args[0].toJSON()", /toJSON\(\) of class Bad threw \(no\)/],
   ])("%s", (_name, args, path, reason) => {
     const err = keyError(args);
     expect(err.path).toBe(path);
@@ -223,7 +248,7 @@ function generate(rand: () => number, depth: number): unknown {
     return arr;
   }
   if (r < 0.77) {
-    const obj = rand() < 0.2 ? Object.create(null) : rand() < 0.3 ? new (pick([A, B]))() : {};
+    const obj = rand() < 0.2 ? Object.create(null) : rand() < 0.3 ? new (pick([KA, KB]))() : {};
     for (const v of items()) Object.defineProperty(obj, pick(KEYS), { value: v, enumerable: true, configurable: true, writable: true });
     return obj;
   }
@@ -247,7 +272,7 @@ function reorder(v: unknown): unknown {
   if (v instanceof Date) return new Date(v.getTime());
   if (ArrayBuffer.isView(v)) return (v.constructor as typeof Uint8Array).from(v as Uint8Array);
   const proto = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null && proto !== A.prototype && proto !== B.prototype) return v;
+  if (proto !== Object.prototype && proto !== null && proto !== KA.prototype && proto !== KB.prototype) return v;
   const out = Object.create(proto);
   for (const k of Object.keys(v).reverse()) {
     Object.defineProperty(out, k, { value: reorder((v as Record<string, unknown>)[k]), enumerable: true });
