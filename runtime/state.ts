@@ -49,7 +49,29 @@ function create(options: ResolvedOptions): RuntimeState {
 
 /** The current state, created from the environment on first use. */
 export function state(): RuntimeState {
-  return (current ??= create(resolveOptions({})));
+  if (current === undefined) {
+    current = create(resolveOptions({}));
+    reportEnvProblem(current.options);
+  }
+  return current;
+}
+
+/**
+ * A bad `TSCACHING_*` value turned caching off: say so once per configuration, loudly (onError,
+ * the `error` event and a process warning, whatever listens), naming the variable.
+ */
+function reportEnvProblem(options: ResolvedOptions): void {
+  const problem = options.envProblem;
+  if (problem === undefined) return;
+  const error = new CacheError("ECONFIG", `tscaching: environment variable ${problem.variable} cannot be used ` +
+    `(${problem.message}); every cached call runs uncached until it is fixed`);
+  try {
+    options.onError?.(error);
+    if (events.listenerCount("error") > 0) events.emit("error", error);
+  } catch {
+    // A throwing error handler must not break the program either.
+  }
+  process.emitWarning(error.message, { type: "TscachingWarning", code: `TSCACHING_ECONFIG` });
 }
 
 /**
@@ -68,6 +90,7 @@ export function configure(options: CacheOptions = {}): void {
   const previous = current;
   current = next;
   previous?.backend.close().catch(() => undefined);
+  reportEnvProblem(next.options);
 }
 
 /** Close the backend's connections; the next cache use starts a fresh one from the environment. */
