@@ -67,6 +67,12 @@ export interface CacheOptions {
    * 0 re-reads the generation (in parallel with the entry) on every call. @default 1000
    */
   invalidationCheck?: number;
+  /**
+   * Milliseconds a call waits for another caller's computation of the same key in this process
+   * before it runs the function itself (a function's `timeout=` tag option overrides it). A hung
+   * computation thus never blocks its key for longer. @default 30000 (TSCACHING_FLIGHT_TIMEOUT)
+   */
+  flightTimeout?: number;
   /** Largest encoded value stored, in bytes; larger results are returned uncached. @default 1 MiB - 1 KiB */
   maxValueSize?: number;
   /** SASL credentials passed to memcached. @default process.env.TSCACHING_USERNAME / TSCACHING_PASSWORD */
@@ -115,6 +121,7 @@ export interface ResolvedOptions {
   readonly connectTimeout: number;
   readonly maxValueSize: number;
   readonly invalidationCheck: number;
+  readonly flightTimeout: number;
   readonly username?: string;
   readonly password?: string;
   readonly memory: { readonly maxEntries: number; readonly maxBytes: number; readonly shareValues: boolean };
@@ -191,7 +198,7 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
 
 function resolveStrict(options: CacheOptions, env: NodeJS.ProcessEnv): ResolvedOptions {
   if (typeof options !== "object" || options === null) fail("options", "an object", options);
-  const known = ["servers", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "invalidationCheck", "username",
+  const known = ["servers", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "invalidationCheck", "flightTimeout", "username",
     "password", "memory", "enabled", "onError", "breaker", "failover"];
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) throw new TypeError(`tscaching: unknown option "${name}" (known: ${known.join(", ")})`);
@@ -233,6 +240,7 @@ function resolveStrict(options: CacheOptions, env: NodeJS.ProcessEnv): ResolvedO
     connectTimeout: pick("connectTimeout", "TSCACHING_CONNECT_TIMEOUT", 1000, 1, 60_000),
     maxValueSize: pick("maxValueSize", "TSCACHING_MAX_VALUE_SIZE", 1024 * 1024 - 1024, 1, 1024 * 1024 * 1024),
     invalidationCheck: pick("invalidationCheck", "TSCACHING_INVALIDATION_CHECK", 1000, 0, 3_600_000),
+    flightTimeout: pick("flightTimeout", "TSCACHING_FLIGHT_TIMEOUT", 30_000, 1, 86_400_000),
     username: options.username ?? env.TSCACHING_USERNAME,
     password: options.password ?? env.TSCACHING_PASSWORD,
     memory: {

@@ -6,6 +6,7 @@ import { EventEmitter } from "node:events";
 import type { Backend } from "./backends/backend";
 import { MemcachedBackend, type CircuitChange } from "./backends/memcached";
 import { MemoryBackend } from "./backends/memory";
+import { clock } from "./clock";
 import { CacheError, resolveOptions, type CacheOptions, type ResolvedOptions } from "./config";
 
 export interface RuntimeState {
@@ -38,12 +39,14 @@ function create(options: ResolvedOptions): RuntimeState {
     ? new MemcachedBackend({
       servers: [...options.servers], timeout: options.timeout, connectTimeout: options.connectTimeout,
       username: options.username, password: options.password, maxValueSize: options.maxValueSize,
-      breaker: options.breaker, failover: options.failover,
+      breaker: options.breaker, failover: options.failover, clock,
       onCircuit: (change) => {
         if (events.listenerCount("circuit") > 0) events.emit("circuit", change);
       },
     })
-    : new MemoryBackend({ maxEntries: options.memory.maxEntries, maxBytes: options.memory.maxBytes, maxValueSize: options.maxValueSize });
+    : new MemoryBackend({ maxEntries: options.memory.maxEntries, maxBytes: options.memory.maxBytes, maxValueSize: options.maxValueSize,
+      // The real clock stays lru-cache's own (it reads it once per millisecond); a moved clock is read on every get.
+      now: clock.isSystem ? undefined : clock.now });
   return { options, backend };
 }
 

@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { Client, Server, Utils, type Response } from "memjs";
-import type { Backend } from "./backend";
+import type { Backend, CasToken, Versioned } from "./backend";
+import { systemClock, type Clock } from "../clock";
 import {
   assertValidDelta, assertValidKey, assertValidTtl, backendError, byteLength, fnv1a32, pickServer, pickServerAmong, type BackendError,
 } from "./hash";
@@ -77,6 +78,8 @@ export interface MemcachedBackendOptions {
   failover?: boolean;
   /** Told about every breaker opening and closing. Must not throw. */
   onCircuit?: (change: CircuitChange) => void;
+  /** Time for deadlines and the breaker's cool-downs. Default: the real clock. */
+  clock?: Clock;
 }
 
 /** memjs's Server with the internals this backend manages (see {@link MemcachedBackend}). */
@@ -139,6 +142,12 @@ const SILENT = { log: (): void => {} };
 // has parsed (it concatenates into new ones), and every reader (the runtime, the CLI) decodes the
 // value at once and keeps nothing of it, so the slice pins nothing for long.
 const GET: Outcomes<Buffer | undefined> = { [OK]: (r) => r.val, [NOT_FOUND]: () => undefined };
+// The response header carries the item's CAS value (8 bytes, big-endian) after a get or a store.
+const casOf = (r: Response): bigint => (r.header.cas as unknown as Buffer).readBigUInt64BE(0);
+const GETS: Outcomes<Versioned | undefined> = { [OK]: (r) => ({ value: r.val, cas: casOf(r) }), [NOT_FOUND]: () => undefined };
+const ADDED_GETS: Outcomes<CasToken | undefined> = { [OK]: casOf, [EXISTS]: () => undefined };
+// A store with a CAS value answers EXISTS when the item changed since, NOT_FOUND when it is gone.
+const SWAPPED: Outcomes<boolean> = { [OK]: () => true, [EXISTS]: () => false, [NOT_FOUND]: () => false };
 const STORED: Outcomes<void> = { [OK]: () => undefined };
 const ADDED: Outcomes<boolean> = { [OK]: () => true, [EXISTS]: () => false };
 const FOUND: Outcomes<boolean> = { [OK]: () => true, [NOT_FOUND]: () => false };
@@ -173,7 +182,10 @@ export class MemcachedBackend implements Backend {
    */
   #queue: Pending[] = [];
   #head = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the deadline timer, while one is armed. */
+  #timer: (() => void) | undefined;
+  readonly #clock: Clock;
+  readonly inProcess = false;
   readonly #breaker: Required<BreakerOptions> | undefined;
   readonly #failover: boolean;
   readonly #onCircuit: ((change: CircuitChange) => void) | undefined;
@@ -182,6 +194,7 @@ export class MemcachedBackend implements Backend {
   constructor(options: MemcachedBackendOptions) {
     if (options.servers.length === 0) throw new Error("MemcachedBackend needs at least one server");
     this.#timeout = options.timeout ?? 250;
+    this.#clock = options.clock ?? systemClock;
     this.maxValueSize = options.maxValueSize ?? 1024 * 1024 - 1024;
     const serverOptions = {
       // memjs's deadline is only a backstop: ours fires first and also covers dropped callbacks.
@@ -228,6 +241,24 @@ export class MemcachedBackend implements Backend {
 
   get(key: string): Promise<Buffer | undefined> {
     return this.#send("get", key, OP.get, "", "", GET);
+  }
+
+  gets(key: string): Promise<Versioned | undefined> {
+    return this.#send("get", key, OP.get, "", "", GETS);
+  }
+
+  addGets(key: string, value: Buffer | string, ttl: number): Promise<CasToken | undefined> {
+    return this.#send("add", key, OP.add, () => storeExtras(ttl), () => this.#checkSize(value), ADDED_GETS);
+  }
+
+  cas(key: string, value: Buffer | string, ttl: number, cas: CasToken): Promise<boolean> {
+    if (typeof cas !== "bigint" || cas <= 0n) return Promise.resolve(false); // not a version memcached gave
+    return this.#send("cas", key, OP.set, () => storeExtras(ttl), () => this.#checkSize(value), SWAPPED, cas);
+  }
+
+  deleteVersion(key: string, cas: CasToken): Promise<boolean> {
+    if (typeof cas !== "bigint" || cas <= 0n) return Promise.resolve(false);
+    return this.#send("delete", key, OP.delete, "", "", SWAPPED, cas);
   }
 
   set(key: string, value: Buffer | string, ttl: number): Promise<void> {
@@ -300,7 +331,7 @@ export class MemcachedBackend implements Backend {
     const queue = this.#queue.slice(this.#head);
     this.#queue = [];
     this.#head = 0;
-    clearTimeout(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
     for (const pending of queue) pending.fail(error);
     // error() rather than memjs's close(): it destroys the socket at once instead of half-closing
@@ -330,7 +361,7 @@ export class MemcachedBackend implements Backend {
    * `value` thunks before anything is sent) is a rejection, like any other failure.
    */
   #send<T>(op: string, key: string, opcode: number, extras: Buffer | string | (() => Buffer),
-    value: Buffer | string | (() => Buffer | string), outcomes: Outcomes<T>): Promise<T> {
+    value: Buffer | string | (() => Buffer | string), outcomes: Outcomes<T>, cas?: bigint): Promise<T> {
     let node: Node;
     try {
       assertValidKey(key);
@@ -340,16 +371,18 @@ export class MemcachedBackend implements Backend {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#request(node, op, key, opcode, extras, value, outcomes);
+    return this.#request(node, op, key, opcode, extras, value, outcomes, false, cas);
   }
 
   /** Sends one request; its answer is read in memjs's callback, so the whole exchange is one promise. */
   #request<T>(node: Node, op: string, key: string, opcode: number, extras: Buffer | string,
-    value: Buffer | string, outcomes: Outcomes<T>, probe = false): Promise<T> {
+    value: Buffer | string, outcomes: Outcomes<T>, probe = false, cas?: bigint): Promise<T> {
     return this.#run<T>(node, (done) => {
       const client = node.client;
       client.incrSeq();
       const request = Utils.makeRequestBuffer(opcode, key, extras, value, client.seq);
+      // The request header's CAS field (bytes 16-23): memjs leaves it 0, which means "any version".
+      if (cas !== undefined) request.writeBigUInt64BE(cas, 16);
       client.perform(key, request, client.seq, (err, response) => {
         if (err != null || response == null) return done(err ?? new Error("no response"));
         const status = response.header.status;
@@ -391,7 +424,7 @@ export class MemcachedBackend implements Backend {
         else if (refused) reject(refused);
         else resolve(result as T);
       };
-      const pending: Pending = { at: Date.now() + this.#timeout, settled: false, fail: finish, node };
+      const pending: Pending = { at: this.#clock.now() + this.#timeout, settled: false, fail: finish, node };
       this.#enqueue(pending);
       // memjs writes each request on its own. While other requests are in flight on this socket,
       // one writev per tick for all of them cuts the per-request syscall cost that dominates bursts;
@@ -414,7 +447,7 @@ export class MemcachedBackend implements Backend {
 
   #enqueue(pending: Pending): void {
     this.#queue.push(pending);
-    this.#timer ??= setTimeout(this.#expire, this.#timeout).unref();
+    this.#timer ??= this.#clock.after(this.#timeout, this.#expire);
   }
 
   /** Drops settled requests from the head of the queue (with one request at a time, the queue stays empty). */
@@ -433,14 +466,14 @@ export class MemcachedBackend implements Backend {
   /** The timer: fails every request past its deadline, then re-arms for the oldest one left. */
   readonly #expire = (): void => {
     this.#timer = undefined;
-    const now = Date.now();
+    const now = this.#clock.now();
     for (;;) {
       this.#dequeue();
       const oldest = this.#queue[this.#head];
       if (oldest === undefined) return;
       if (oldest.at > now) {
-        // Unref'd: a request in flight keeps the process alive through its socket.
-        this.#timer = setTimeout(this.#expire, oldest.at - now).unref();
+        // Unref'd (clock timers are): a request in flight keeps the process alive through its socket.
+        this.#timer = this.#clock.after(oldest.at - now, this.#expire);
         return;
       }
       const { node } = oldest;
@@ -477,9 +510,9 @@ export class MemcachedBackend implements Backend {
     node.lastFailure = {};
     if (this.#breaker !== undefined && !node.open && node.failures >= this.#breaker.failures) {
       node.open = true;
-      node.outage = { since: Date.now(), reported: false };
+      node.outage = { since: this.#clock.now(), reported: false };
       node.cooldown = this.#breaker.cooldown;
-      node.retryAt = Date.now() + node.cooldown;
+      node.retryAt = this.#clock.now() + node.cooldown;
       this.#notify({ server: node.address, state: "open", failures: node.failures, retryIn: node.cooldown });
     }
     return true;
@@ -494,7 +527,7 @@ export class MemcachedBackend implements Backend {
 
   /** Half-open: once the cool-down passed, one NOOP goes out in the background; its answer closes the breaker. */
   #maybeProbe(node: Node): void {
-    if (node.probing || this.#closed || Date.now() < node.retryAt) return;
+    if (node.probing || this.#closed || this.#clock.now() < node.retryAt) return;
     node.probing = true;
     this.#request(node, "noop", "", OP.noop, "", "", STORED, true).then(
       () => {
@@ -505,7 +538,7 @@ export class MemcachedBackend implements Backend {
         node.probing = false;
         if (!node.open || this.#breaker === undefined) return;
         node.cooldown = Math.min(node.cooldown * 2, this.#breaker.maxCooldown);
-        node.retryAt = Date.now() + node.cooldown;
+        node.retryAt = this.#clock.now() + node.cooldown;
       },
     );
   }

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
@@ -227,8 +227,9 @@ describe("process lifetime", () => {
   let outDir: string;
   beforeAll(() => {
     outDir = mkdtempSync(path.join(tmpdir(), "tscaching-backends-"));
-    for (const name of ["backend", "hash", "memcached"]) {
-      const source = readFileSync(path.join(ROOT, "runtime/backends", `${name}.ts`), "utf8");
+    mkdirSync(path.join(outDir, "backends"));
+    for (const name of ["backends/backend", "backends/hash", "backends/memcached", "clock"]) {
+      const source = readFileSync(path.join(ROOT, "runtime", `${name}.ts`), "utf8");
       const { outputText } = ts.transpileModule(source, {
         compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
       });
@@ -239,7 +240,7 @@ describe("process lifetime", () => {
 
   it("lets a script that used the cache exit by itself", async () => {
     const script = `
-      const { MemcachedBackend } = require(${JSON.stringify(path.join(outDir, "memcached.js"))});
+      const { MemcachedBackend } = require(${JSON.stringify(path.join(outDir, "backends/memcached.js"))});
       const [host, port] = process.env.TSCACHING_TEST_MEMCACHED.split(":");
       const cache = new MemcachedBackend({ servers: [{ host, port: Number(port) }] });
       (async () => {
