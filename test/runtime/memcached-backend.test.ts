@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
@@ -228,7 +228,8 @@ describe("process lifetime", () => {
   beforeAll(() => {
     outDir = mkdtempSync(path.join(tmpdir(), "tscaching-backends-"));
     mkdirSync(path.join(outDir, "backends"));
-    for (const name of ["backends/backend", "backends/hash", "backends/memcached", "clock"]) {
+    const backends = readdirSync(path.join(ROOT, "runtime/backends")).filter((n) => n.endsWith(".ts")).map((n) => `backends/${n.slice(0, -3)}`);
+    for (const name of [...backends, "clock"]) {
       const source = readFileSync(path.join(ROOT, "runtime", `${name}.ts`), "utf8");
       const { outputText } = ts.transpileModule(source, {
         compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
