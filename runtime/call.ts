@@ -177,13 +177,13 @@ function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Fligh
     if (entry.kind === "hit") {
       const softExpiry = entry.softExpiry;
       if (softExpiry === undefined || clock.now() < softExpiry) {
-        land(flight, () => copiesOfRead(read!.value));
+        land(flight, hasWaiters(flight) ? copiesOfRead(read!.value) : OWN);
         spec.hits++;
         if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
         return entry.value as T;
       }
       if (spec.stale) {
-        land(flight, () => copiesOfRead(read!.value));
+        land(flight, hasWaiters(flight) ? copiesOfRead(read!.value) : OWN);
         spec.staleServes++;
         if (events.listenerCount("stale") > 0) events.emit("stale", { id: spec.id, key, age: clock.now() - softExpiry });
         refresh(spec, key, fn, entry.generation, read?.cas);
