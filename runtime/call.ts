@@ -151,7 +151,14 @@ function copiesOfValue(value: unknown): () => Outcome {
 function failed<T>(spec: CachedFunction, fn: Body<T>, flight: Flight, error: unknown): Promise<T> {
   spec.errors++;
   report(backendError(error, { id: spec.id, key: flight.key }));
-  return settle(flight, invoke(fn).then((value) => ({ value })));
+  let result: Promise<T | Uncached<T>>;
+  try {
+    result = Promise.resolve(fn());
+  } catch (thrown) {
+    result = Promise.reject(thrown);
+  }
+  // Not through invoke(): an `Uncached` result must reach settle() so that joiners run their own call.
+  return settle(flight, result.then((value) => ({ value })));
 }
 
 /** End `flight` when `computed` settles; the caller gets its own value, joiners a copy each. */

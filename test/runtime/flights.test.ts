@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { cache, cachedCall, configure, defineCached, type CacheKey } from "../../runtime/index";
+import { cache, cachedCall, configure, defineCached, Uncached, type CacheKey } from "../../runtime/index";
 import { setClock } from "../../runtime/clock";
 import { flightCount, MAX_WAITERS } from "../../runtime/flights";
 import { close } from "../../runtime/state";
@@ -148,6 +148,30 @@ function copies(name: string, setup: () => void) {
 }
 
 copies("memory", () => configure({ namespace: `cp${Date.now()}` }));
+
+describe("a dead server: joiners still get copies, and an Uncached answer stays with its caller", () => {
+  beforeAll(async () => {
+    const { freePort } = await import("../helpers/memcached");
+    configure({ servers: `127.0.0.1:${await freePort()}`, namespace: `dead${Date.now()}`, onError: () => undefined });
+  });
+  afterAll(() => close());
+
+  it("each joiner of a flight whose read failed gets its own copy", async () => {
+    const spec = defineCached({ v: 1, id: id("dead-copies"), ttl: 60 });
+    const call = () => cachedCall(spec, ["k"], async () => ({ list: [1] }));
+    const [a, b] = await Promise.all([call(), call()]);
+    expect(a).not.toBe(b);
+    expect(b).toEqual({ list: [1] });
+  });
+
+  it("an Uncached result is not handed to joiners: each runs its own call", async () => {
+    const spec = defineCached({ v: 1, id: id("dead-uncached"), ttl: 60 });
+    let runs = 0;
+    const call = () => cachedCall(spec, ["k"], async () => new Uncached(`answer ${++runs}`));
+    const answers = await Promise.all([call(), call(), call()]);
+    expect(new Set(answers).size).toBe(3);
+  });
+});
 copies("memcached", () => configure({ servers: inject("memcached"), namespace: `cp${Date.now()}` }));
 
 describe("memory.shareValues: hits share one deep-frozen value, as documented", () => {
