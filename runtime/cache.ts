@@ -4,11 +4,12 @@
  * Every operation fails open: a backend failure is reported (`onError` / `error` event) and the
  * operation resolves as if nothing was there (`undefined` / `false`).
  */
-import { cachedFunctions } from "./call";
+import { cachedFunctions } from "./registry";
+import { detachGroup, detachKey } from "./flights";
 import { CacheError } from "./config";
 import { buildKey } from "./keys";
 import { backendError, close, events, report, state, type CacheEvents } from "./state";
-import { byteLength, encodeEntry, readEntry, writeGeneration } from "./entries";
+import { byteLength, encodeEntry, LEASE_VALUE, readEntry, writeGeneration } from "./entries";
 import { bumpGeneration } from "./groups";
 
 declare const valueType: unique symbol;
@@ -88,18 +89,40 @@ function ttlOf(ttl: number | undefined): number {
   return ttl;
 }
 
+/**
+ * A write of `key`: flights of the key begun before it are detached when it starts and again when
+ * it resolves, so that no call made after the write joins a computation begun before it. (Across
+ * processes the write wins by replacing or removing the computation's lease: see store.ts.)
+ */
+async function written<R>(key: string, op: () => Promise<R>): Promise<R> {
+  detachKey(key);
+  try {
+    return await op();
+  } finally {
+    detachKey(key);
+  }
+}
+
 async function write(kind: "set" | "add" | "replace", key: string, value: unknown, ttl?: number): Promise<boolean> {
   const seconds = ttlOf(ttl);
   const { backend, options } = state();
-  return guarded(key, false, async () => {
+  return written(key, () => guarded(key, false, async () => {
     const encoded = encodeFor(key, value, await writeGeneration(backend, key, options.invalidationCheck));
     if (encoded === undefined) return false;
     if (kind === "set") {
       await backend.set(key, encoded, seconds);
       return true;
     }
-    return backend[kind](key, encoded, seconds);
-  });
+    if (kind === "replace") return backend.replace(key, encoded, seconds); // a lease is replaced too: the write wins
+    if (await backend.add(key, encoded, seconds)) return true;
+    // Only a computation's lease is there: an add finds no entry, and wins over the computation.
+    const found = await backend.gets(key);
+    return found !== undefined && isLease(found.value) && backend.cas(key, encoded, seconds, found.cas);
+  }));
+}
+
+function isLease(raw: Buffer | string): boolean {
+  return raw.length === LEASE_VALUE.length && raw.toString() === LEASE_VALUE;
 }
 
 async function read(key: string): Promise<{ value: unknown } | undefined> {
@@ -154,10 +177,11 @@ export const cache = {
     if (!group || typeof group.id !== "string") throw new TypeError("tscaching: invalidate() takes a key helper such as keys.DB.get");
     const { backend, options } = state();
     const prefix = buildKey(options.namespace, group.id, []);
+    detachGroup(prefix);
     return guarded(prefix, false, async () => {
       await bumpGeneration(backend, prefix);
       return true;
-    });
+    }).finally(() => detachGroup(prefix));
   },
   /** The group of a `cache.key(name, ...)` family, for `invalidate`. */
   group<T>(name: string): KeyGroup<T> {
@@ -185,15 +209,15 @@ export const cache = {
   },
   /** Remove an entry; `false` when there was none. */
   delete(key: CacheKey<any>): Promise<boolean> {
-    return guarded(key, false, () => state().backend.delete(key));
+    return written(key, () => guarded(key, false, () => state().backend.delete(key)));
   },
   /** Atomically add to a counter (an entry holding an unsigned integer); `undefined` when none exists. */
   incr<K extends CacheKey<number>>(key: K, delta = 1): Promise<number | undefined> {
-    return guarded(key, undefined, () => state().backend.incr(key, delta));
+    return written(key, () => guarded(key, undefined, () => state().backend.incr(key, delta)));
   },
   /** Atomically subtract from a counter, stopping at 0 as memcached does. */
   decr<K extends CacheKey<number>>(key: K, delta = 1): Promise<number | undefined> {
-    return guarded(key, undefined, () => state().backend.incr(key, -delta));
+    return written(key, () => guarded(key, undefined, () => state().backend.incr(key, -delta)));
   },
   /** Give an existing entry a new ttl (seconds). */
   touch(key: CacheKey<any>, ttl: number): Promise<boolean> {

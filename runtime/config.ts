@@ -17,8 +17,10 @@ export class CacheError extends Error {
    *   skip the cache. Reported once per opening (for the first call it turns away), not per call.
    * - `EREFRESH`: the background refresh of a stale value (`stale=`) rejected; the stale value is
    *   still served until its grace period ends. `cause` is the function's rejection.
+   * - `ECONFIG`: an environment variable (`TSCACHING_*`) holds a value that cannot be used; the
+   *   process runs every call uncached. Reported once per configuration, with a process warning.
    */
-  readonly code: "ESERVER" | "ETIMEDOUT" | "EKEY" | "EENCODE" | "EDECODE" | "E2BIG" | "ECIRCUIT" | "EREFRESH";
+  readonly code: "ESERVER" | "ETIMEDOUT" | "EKEY" | "EENCODE" | "EDECODE" | "E2BIG" | "ECIRCUIT" | "EREFRESH" | "ECONFIG";
   /** The cached function's id, when the error happened in a cached call. */
   readonly id?: string;
   /** The memcached key involved, when there is one. */
@@ -65,6 +67,12 @@ export interface CacheOptions {
    * 0 re-reads the generation (in parallel with the entry) on every call. @default 1000
    */
   invalidationCheck?: number;
+  /**
+   * Milliseconds a call waits for another caller's computation of the same key in this process
+   * before it runs the function itself (a function's `timeout=` tag option overrides it). A hung
+   * computation thus never blocks its key for longer. @default 30000 (TSCACHING_FLIGHT_TIMEOUT)
+   */
+  flightTimeout?: number;
   /** Largest encoded value stored, in bytes; larger results are returned uncached. @default 1 MiB - 1 KiB */
   maxValueSize?: number;
   /** SASL credentials passed to memcached. @default process.env.TSCACHING_USERNAME / TSCACHING_PASSWORD */
@@ -113,6 +121,7 @@ export interface ResolvedOptions {
   readonly connectTimeout: number;
   readonly maxValueSize: number;
   readonly invalidationCheck: number;
+  readonly flightTimeout: number;
   readonly username?: string;
   readonly password?: string;
   readonly memory: { readonly maxEntries: number; readonly maxBytes: number; readonly shareValues: boolean };
@@ -120,6 +129,11 @@ export interface ResolvedOptions {
   readonly breaker: false | { readonly failures: number; readonly cooldown: number; readonly maxCooldown: number };
   readonly failover: boolean;
   readonly onError?: (error: CacheError) => void;
+  /**
+   * A `TSCACHING_*` variable that could not be used (its name and why). Caching is then off
+   * (`enabled: false`): a deployment's typo must not make every cached call fail.
+   */
+  readonly envProblem?: { readonly variable: string; readonly message: string };
 }
 
 const NAMESPACE = /^[A-Za-z0-9_.$/@+-]{1,60}$/;
@@ -153,10 +167,38 @@ export function parseServers(option: string, value: CacheOptions["servers"]): Se
   });
 }
 
-/** Validate options, filling gaps from `env` and defaults. Throws `TypeError` naming the bad option. */
+const TRUE_WORDS = ["1", "true", "yes", "on"];
+const FALSE_WORDS = ["0", "false", "no", "off", ""];
+
+/** A yes/no variable (`1/true/yes/on`, `0/false/no/off`, any case); `undefined` when unset. */
+function flag(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const word = value.trim().toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  return fail(name, "one of 1/true/yes/on or 0/false/no/off", value);
+}
+
+/**
+ * Validate options, filling gaps from `env` and defaults. Throws `TypeError` naming the bad option.
+ * A bad environment value does not throw: it is returned as `envProblem`, with caching off, so
+ * that the runtime can report it once and run uncached (fail open).
+ */
 export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  // Options first: a mistake in code is a TypeError at configure() time.
+  resolveStrict(options, {});
+  try {
+    return resolveStrict(options, env);
+  } catch (error) {
+    const message = (error as Error).message;
+    const variable = /"(TSCACHING_[A-Z_]+)"/.exec(message)?.[1] ?? "TSCACHING_*";
+    return { ...resolveStrict(options, {}), enabled: false, envProblem: { variable, message } };
+  }
+}
+
+function resolveStrict(options: CacheOptions, env: NodeJS.ProcessEnv): ResolvedOptions {
   if (typeof options !== "object" || options === null) fail("options", "an object", options);
-  const known = ["servers", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "invalidationCheck", "username",
+  const known = ["servers", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "invalidationCheck", "flightTimeout", "username",
     "password", "memory", "enabled", "onError", "breaker", "failover"];
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) throw new TypeError(`tscaching: unknown option "${name}" (known: ${known.join(", ")})`);
@@ -198,6 +240,7 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
     connectTimeout: pick("connectTimeout", "TSCACHING_CONNECT_TIMEOUT", 1000, 1, 60_000),
     maxValueSize: pick("maxValueSize", "TSCACHING_MAX_VALUE_SIZE", 1024 * 1024 - 1024, 1, 1024 * 1024 * 1024),
     invalidationCheck: pick("invalidationCheck", "TSCACHING_INVALIDATION_CHECK", 1000, 0, 3_600_000),
+    flightTimeout: pick("flightTimeout", "TSCACHING_FLIGHT_TIMEOUT", 30_000, 1, 86_400_000),
     username: options.username ?? env.TSCACHING_USERNAME,
     password: options.password ?? env.TSCACHING_PASSWORD,
     memory: {
@@ -205,14 +248,14 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
       maxBytes: memory.maxBytes === undefined ? 64 * 1024 * 1024 : integer("memory.maxBytes", memory.maxBytes, 1),
       shareValues: memory.shareValues ?? false,
     },
-    enabled: options.enabled ?? !["1", "true", "yes"].includes((env.TSCACHING_DISABLED ?? "").toLowerCase()),
+    enabled: options.enabled ?? !flag("TSCACHING_DISABLED", env.TSCACHING_DISABLED),
     breaker: breaker === false ? false : {
       failures: breaker.failures === undefined ? 5 : integer("breaker.failures", breaker.failures, 1, 1_000_000),
       cooldown: breaker.cooldown === undefined ? 500 : integer("breaker.cooldown", breaker.cooldown, 1, 3_600_000),
       maxCooldown: breaker.maxCooldown === undefined ? Math.max(3_000, breaker.cooldown ?? 0)
         : integer("breaker.maxCooldown", breaker.maxCooldown, breaker.cooldown ?? 1, 3_600_000),
     },
-    failover: options.failover ?? ["1", "true", "yes"].includes((env.TSCACHING_FAILOVER ?? "").toLowerCase()),
+    failover: options.failover ?? flag("TSCACHING_FAILOVER", env.TSCACHING_FAILOVER) ?? false,
     onError: options.onError,
   };
 }

@@ -9,12 +9,14 @@
  *   (ms since the epoch, the writer's clock) its ttl runs out. memcached itself keeps it for ttl +
  *   stale seconds. Functions without `stale=` store no envelope, so their entries cost nothing more.
  * - A cached rejection (`errors=`) is `\u0004` followed by the codec's encoding of `[name, message]`.
+ * - A lease is `\u0005lease`: what a miss stores while it computes (see flights.ts and store.ts);
+ *   it reads as a miss, and the computation's store succeeds only over that very version of it.
  *
  * Anything else (a foreign value, a truncated one, another format version) reads as `corrupt`: a
  * miss, never a wrong value. The one format without a header is the counter (bare digits), which
  * memcached's own incr/decr need; only a non-memcached writer could truncate one.
  */
-import type { Backend } from "./backends/backend";
+import type { Backend, Versioned } from "./backends/backend";
 import { decodeValue, encodeValue } from "./codec";
 import { generationOf, groupOf, learn, splitGeneration, withGeneration } from "./groups";
 
@@ -22,6 +24,9 @@ import { generationOf, groupOf, learn, splitGeneration, withGeneration } from ".
 const COUNTER = /^\d{1,15} *$/;
 const SOFT_EXPIRY = 3;
 const REJECTION = 4;
+const LEASE = 5;
+/** The placeholder a miss stores while computing. Never an entry's encoding (see above). */
+export const LEASE_VALUE = "\u0005lease";
 
 /**
  * Encode a value written under `generation`; with `softExpiry` (ms since the epoch) wrapped in the
@@ -55,7 +60,7 @@ function decodeStored(raw: Buffer | string): { value: unknown } | undefined {
 export type Entry =
   | { readonly kind: "hit"; readonly value: unknown; readonly generation: number; readonly softExpiry: number | undefined }
   | { readonly kind: "rejected"; readonly name: string; readonly message: string; readonly generation: number }
-  | { readonly kind: "miss" | "stale" | "corrupt"; readonly generation: number };
+  | { readonly kind: "miss" | "stale" | "corrupt" | "lease"; readonly generation: number };
 
 const at = (raw: Buffer | string, i: number): number => (typeof raw === "string" ? raw.charCodeAt(i) : raw[i] ?? NaN);
 const from = (raw: Buffer | string, i: number): Buffer | string => (typeof raw === "string" ? raw.slice(i) : raw.subarray(i));
@@ -98,11 +103,14 @@ export interface ParsedEntry {
 }
 
 const UNREADABLE: ParsedEntry = { generation: -1, body: { kind: "corrupt", generation: -1 } };
+const LEASED: ParsedEntry = { generation: -2, body: { kind: "lease", generation: -2 } };
 
 /** Parse a stored entry (see {@link ParsedEntry}). */
 export function parseEntry(raw: Buffer | string): ParsedEntry {
+  const first = typeof raw === "string" ? raw.charCodeAt(0) : raw[0];
+  if (first === LEASE) return LEASED;
   // Generation 0 (never invalidated) has no prefix: nothing to split.
-  if ((typeof raw === "string" ? raw.charCodeAt(0) : raw[0]) !== 2) return { generation: 0, body: decodeBody(raw, 0) };
+  if (first !== 2) return { generation: 0, body: decodeBody(raw, 0) };
   const { generation, rest } = splitGeneration(raw);
   if (generation < 0) return UNREADABLE;
   return { generation, body: decodeBody(rest, generation) };
@@ -115,27 +123,40 @@ export function parseEntry(raw: Buffer | string): ParsedEntry {
 export function classify(backend: Backend, group: string, parsed: ParsedEntry | undefined, current: number): Entry {
   if (parsed === undefined) return { kind: "miss", generation: current };
   const { generation } = parsed;
-  if (generation < 0) return { kind: "corrupt", generation: current };
+  if (generation < 0) return { kind: generation === -2 ? "lease" : "corrupt", generation: current };
   if (generation < current) return { kind: "stale", generation: current };
   if (generation > current) learn(backend, group, generation);
   return parsed.body;
 }
 
 /**
+ * What one read found besides the entry: the stored bytes (to decode a copy per caller) and their
+ * version; `undefined` when the key held nothing.
+ */
+export type Read = Versioned | undefined;
+
+/**
  * Read `key` of `group` against its generation `known` (a number: what this process knows; a
- * promise: a re-read of the counter, made in parallel) and hand the entry to `onEntry`. Backend
- * failures go to `onError` when given, else reject. One promise beyond the backend's.
+ * promise: a re-read of the counter, made in parallel) and hand the entry, with what was read, to
+ * `onEntry`. Backend failures go to `onError` when given, else reject. One promise beyond the backend's.
  */
 export function readEntryThen<R>(backend: Backend, key: string, group: string, known: number | Promise<number>,
-                                 onEntry: (entry: Entry) => R | PromiseLike<R>,
+                                 onEntry: (entry: Entry, read: Read) => R | PromiseLike<R>,
                                  onError?: (error: unknown) => R | PromiseLike<R>): Promise<R> {
   return typeof known === "number"
-    ? backend.get(key).then((raw) => onEntry(entryFrom(backend, group, raw, known)), onError)
-    : Promise.all([backend.get(key), known]).then(([raw, current]) => onEntry(entryFrom(backend, group, raw, current)), onError);
+    ? backend.gets(key).then((found) => onEntry(entryFrom(backend, group, found?.value, known), found), onError)
+    : Promise.all([backend.gets(key), known])
+      .then(([found, current]) => onEntry(entryFrom(backend, group, found?.value, current), found), onError);
 }
 
 function entryFrom(backend: Backend, group: string, raw: Buffer | string | undefined, current: number): Entry {
   return classify(backend, group, raw === undefined ? undefined : parseEntry(raw), current);
+}
+
+/** Decode the value of a stored hit again: a copy for another caller. */
+export function decodeHit(raw: Buffer | string): unknown {
+  const parsed = parseEntry(raw);
+  return parsed.body.kind === "hit" ? parsed.body.value : undefined;
 }
 
 /**

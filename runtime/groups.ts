@@ -19,6 +19,7 @@
  * `invalidate()` can reach them either); one that never knew it treats the call as a cache failure.
  */
 import type { Backend } from "./backends/backend";
+import { clock } from "./clock";
 
 interface Generation {
   value: number;
@@ -27,11 +28,6 @@ interface Generation {
   reading?: Promise<number>;
   /** The counter's keys (one, or two on distinct servers). */
   keys?: readonly string[];
-}
-
-/** A backend that spreads keys over servers and can tell which one owns a key (memcached). */
-interface Placed {
-  ownerOf?(key: string): string;
 }
 
 const known = new Map<string, Generation>();
@@ -60,12 +56,11 @@ function table(backend: Backend): Map<string, Generation> {
 function counterKeys(backend: Backend, group: string, entry: Generation): readonly string[] {
   if (entry.keys) return entry.keys;
   const first = generationKey(group);
-  const ownerOf = (backend as Placed).ownerOf;
   let keys: readonly string[] = [first];
-  if (typeof ownerOf === "function") {
-    const home = ownerOf.call(backend, first);
+  if (backend.ownerOf !== undefined) {
+    const home = backend.ownerOf(first);
     for (let i = 2; i < 64; i++) {
-      if (ownerOf.call(backend, `${first}${i}`) !== home) {
+      if (backend.ownerOf(`${first}${i}`) !== home) {
         keys = [first, `${first}${i}`];
         break;
       }
@@ -99,7 +94,7 @@ function read(backend: Backend, group: string, entry: Generation): Promise<numbe
     if (highest >= 0) learn(backend, group, highest);
     else if (entry.checkedAt === -Infinity) throw failure;
     // Nothing answered: keep what this process knew, and ask again after the window.
-    else entry.checkedAt = Date.now();
+    else entry.checkedAt = clock.now();
     return entry.value;
   }).finally(() => {
     entry.reading = undefined;
@@ -112,14 +107,14 @@ function read(backend: Backend, group: string, entry: Generation): Promise<numbe
  * while it is fresh; otherwise reads it (concurrent callers share the read). Rejects when the
  * backend does: the caller treats that like any backend failure.
  */
-export function generationOf(backend: Backend, group: string, window: number, now = Date.now()): number | Promise<number> {
+export function generationOf(backend: Backend, group: string, window: number, now = clock.now()): number | Promise<number> {
   const entry = entryOf(backend, group);
   if (now - entry.checkedAt < window) return entry.value;
   return read(backend, group, entry);
 }
 
 /** Record a generation seen in the cache (never goes backwards). */
-export function learn(backend: Backend, group: string, value: number, now = Date.now()): void {
+export function learn(backend: Backend, group: string, value: number, now = clock.now()): void {
   const groups = table(backend);
   const entry = groups.get(group);
   if (entry === undefined) groups.set(group, { value, checkedAt: now });

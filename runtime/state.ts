@@ -6,6 +6,7 @@ import { EventEmitter } from "node:events";
 import type { Backend } from "./backends/backend";
 import { MemcachedBackend, type CircuitChange } from "./backends/memcached";
 import { MemoryBackend } from "./backends/memory";
+import { clock } from "./clock";
 import { CacheError, resolveOptions, type CacheOptions, type ResolvedOptions } from "./config";
 
 export interface RuntimeState {
@@ -38,18 +39,42 @@ function create(options: ResolvedOptions): RuntimeState {
     ? new MemcachedBackend({
       servers: [...options.servers], timeout: options.timeout, connectTimeout: options.connectTimeout,
       username: options.username, password: options.password, maxValueSize: options.maxValueSize,
-      breaker: options.breaker, failover: options.failover,
+      breaker: options.breaker, failover: options.failover, clock,
       onCircuit: (change) => {
         if (events.listenerCount("circuit") > 0) events.emit("circuit", change);
       },
     })
-    : new MemoryBackend({ maxEntries: options.memory.maxEntries, maxBytes: options.memory.maxBytes, maxValueSize: options.maxValueSize });
+    : new MemoryBackend({ maxEntries: options.memory.maxEntries, maxBytes: options.memory.maxBytes, maxValueSize: options.maxValueSize,
+      // The real clock stays lru-cache's own (it reads it once per millisecond); a moved clock is read on every get.
+      now: clock.isSystem ? undefined : clock.now });
   return { options, backend };
 }
 
 /** The current state, created from the environment on first use. */
 export function state(): RuntimeState {
-  return (current ??= create(resolveOptions({})));
+  if (current === undefined) {
+    current = create(resolveOptions({}));
+    reportEnvProblem(current.options);
+  }
+  return current;
+}
+
+/**
+ * A bad `TSCACHING_*` value turned caching off: say so once per configuration, loudly (onError,
+ * the `error` event and a process warning, whatever listens), naming the variable.
+ */
+function reportEnvProblem(options: ResolvedOptions): void {
+  const problem = options.envProblem;
+  if (problem === undefined) return;
+  const error = new CacheError("ECONFIG", `tscaching: environment variable ${problem.variable} cannot be used ` +
+    `(${problem.message}); every cached call runs uncached until it is fixed`);
+  try {
+    options.onError?.(error);
+    if (events.listenerCount("error") > 0) events.emit("error", error);
+  } catch {
+    // A throwing error handler must not break the program either.
+  }
+  process.emitWarning(error.message, { type: "TscachingWarning", code: `TSCACHING_ECONFIG` });
 }
 
 /**
@@ -68,6 +93,7 @@ export function configure(options: CacheOptions = {}): void {
   const previous = current;
   current = next;
   previous?.backend.close().catch(() => undefined);
+  reportEnvProblem(next.options);
 }
 
 /** Close the backend's connections; the next cache use starts a fresh one from the environment. */

@@ -8,6 +8,24 @@
 export interface Backend {
   /** The raw stored value, or `undefined` on a miss. */
   get(key: string): Promise<Buffer | string | undefined>;
+  /**
+   * The raw stored value with its version (memcached's CAS token), or `undefined` on a miss. The
+   * same one round trip as `get`.
+   */
+  gets(key: string): Promise<Versioned | undefined>;
+  /**
+   * `add` that resolves the new entry's version, or `undefined` when an entry exists: how a miss
+   * takes a lease on its key before computing (see `cas`).
+   */
+  addGets(key: string, value: Buffer | string, ttl: number): Promise<CasToken | undefined>;
+  /**
+   * Store only while the entry is still the version `cas` names; `false` when anything wrote,
+   * replaced, deleted or expired it since. This is how a computation that started before a write
+   * can never store its result over that write.
+   */
+  cas(key: string, value: Buffer | string, ttl: number, cas: CasToken): Promise<boolean>;
+  /** Remove the entry only while it is still the version `cas` names (a lease given up); `false` otherwise. */
+  deleteVersion(key: string, cas: CasToken): Promise<boolean>;
   /** Store unconditionally. `ttl` is in seconds, 0 means no expiry. */
   set(key: string, value: Buffer | string, ttl: number): Promise<void>;
   /** Store only where no entry exists; resolves `false` when one did. */
@@ -35,4 +53,27 @@ export interface Backend {
   readonly maxValueSize: number;
   /** Release sockets and timers. The backend must not be used afterwards. */
   close(): Promise<void>;
+  /**
+   * Whether the store lives in this process: nothing another process does can change it, so what
+   * this process knows of its group generations is never out of date.
+   */
+  readonly inProcess: boolean;
+  /**
+   * Synchronous read for the hit path of an in-process backend: `derive(value)` of the entry under
+   * `key`, or `undefined`. With `remember`, the derived result is kept with the entry until it is
+   * written or dropped (`derive` must be a pure function of the stored bytes). Absent on backends
+   * that cannot answer without I/O.
+   */
+  peekDerived?<D>(key: string, derive: (value: Buffer | string) => D, remember: boolean, trustedKey?: boolean): D | undefined;
+  /** The server ("host:port") that owns `key`, for backends that spread keys over servers. */
+  ownerOf?(key: string): string;
+}
+
+/** One version of an entry (memcached's 64-bit CAS value; the memory backend counts writes). */
+export type CasToken = bigint | number;
+
+/** A stored value and its version. */
+export interface Versioned {
+  readonly value: Buffer | string;
+  readonly cas: CasToken;
 }

@@ -1,51 +1,20 @@
-import type { Socket } from "node:net";
-import { Client, Server, Utils, type Response } from "memjs";
-import type { Backend } from "./backend";
+/**
+ * The memcached backend's facade: the `Backend` operations over the parts — protocol framing
+ * (memcached-protocol.ts), deadlines (memcached-deadlines.ts), the circuit breaker
+ * (memcached-breaker.ts) and the server connections (memcached-node.ts).
+ */
+import type { Backend, CasToken, Versioned } from "./backend";
+import { systemClock, type Clock } from "../clock";
+import { assertValidKey, backendError, byteLength, fnv1a32, pickServer, pickServerAmong, type BackendError } from "./hash";
+import { Breaker, breakerSettings, type BreakerOptions, type CircuitChange } from "./memcached-breaker";
+import { Deadlines, type Pending } from "./memcached-deadlines";
+import { corkBurst, createNode, manageSocket, type Node } from "./memcached-node";
 import {
-  assertValidDelta, assertValidKey, assertValidTtl, backendError, byteLength, fnv1a32, pickServer, pickServerAmong, type BackendError,
-} from "./hash";
+  ADDED, ADDED_GETS, CONCATENATED, COUNTED, counterExtras, FOUND, frame, GET, GETS, normalize, OP, refusal, storeExtras, STORED,
+  SWAPPED, touchExtras, type Outcomes,
+} from "./memcached-protocol";
 
-/** Circuit-breaker settings of {@link MemcachedBackend}. */
-export interface BreakerOptions {
-  /**
-   * Consecutive failures (connection errors, timeouts) that open a server's breaker. Requests that
-   * were in flight together and fail together (a killed server fails all of them at once) count as
-   * one failure. Default 5.
-   */
-  failures?: number;
-  /** Milliseconds the breaker stays open before one probe is sent; doubles after a failed probe. Default 500. */
-  cooldown?: number;
-  /** Longest cool-down in milliseconds. Default 3000. */
-  maxCooldown?: number;
-}
-
-/** A breaker changing state: `open` (the server is skipped) or `closed` (it answers again). */
-export interface CircuitChange {
-  /** "host:port". */
-  readonly server: string;
-  readonly state: "open" | "closed";
-  /** Consecutive failures that opened it (`open` only). */
-  readonly failures?: number;
-  /** Milliseconds until the first probe (`open` only). */
-  readonly retryIn?: number;
-}
-
-/** One opening of a breaker, shared by every request it refuses, so that a reporter can tell it once. */
-export interface Outage {
-  /** When the breaker opened (ms since the epoch). */
-  readonly since: number;
-  /** Set by whoever reported the outage (the runtime reports only the first refused call). */
-  reported: boolean;
-}
-
-/** The error a request gets while its server's breaker is open. */
-export interface CircuitError extends BackendError {
-  readonly code: "ECIRCUIT";
-  /** The server whose breaker is open. */
-  readonly server: string;
-  /** The current opening; the same object for every request it refuses. */
-  readonly outage: Outage;
-}
+export type { BreakerOptions, CircuitChange, CircuitError, Outage } from "./memcached-breaker";
 
 /** Options of {@link MemcachedBackend}. */
 export interface MemcachedBackendOptions {
@@ -77,78 +46,9 @@ export interface MemcachedBackendOptions {
   failover?: boolean;
   /** Told about every breaker opening and closing. Must not throw. */
   onCircuit?: (change: CircuitChange) => void;
+  /** Time for deadlines and the breaker's cool-downs. Default: the real clock. */
+  clock?: Clock;
 }
-
-/** memjs's Server with the internals this backend manages (see {@link MemcachedBackend}). */
-type RawServer = Server & { _socket?: Socket; connected: boolean; responseBuffer: Buffer };
-
-interface Node {
-  readonly address: string;
-  readonly client: Client;
-  readonly server: RawServer;
-  /** Operations not yet settled; the socket keeps the process alive only while this is > 0. */
-  inFlight: number;
-  /** The socket whose close handling was last taken over. */
-  adopted: Socket | undefined;
-  /** Whether `adopted` is ref'd (it keeps the process alive); changed only when it has to be. */
-  refd: boolean;
-  // Circuit breaker.
-  /** Consecutive failures counted (0 after any answer). */
-  failures: number;
-  /** Bumped at each counted failure: a request that started before the bump does not count again. */
-  epoch: number;
-  /** Whether the breaker is open: requests for this server reject with ECIRCUIT. */
-  open: boolean;
-  /** When open: the time (ms) from which the next request may start a probe. */
-  retryAt: number;
-  /** Current cool-down in ms (doubles after each failed probe, up to the maximum). */
-  cooldown: number;
-  /** A probe is in flight. */
-  probing: boolean;
-  /** The current opening (while open). */
-  outage: Outage;
-  /** The last failure counted: every request it failed carries it as `failure`. */
-  lastFailure: object;
-}
-
-type Outcomes<T> = Partial<Record<number, (response: Response) => T>>;
-
-/** A request in flight, in the backend's deadline queue. */
-interface Pending {
-  /** When it times out (ms since the epoch). */
-  readonly at: number;
-  settled: boolean;
-  /** Settles it with a failure (its deadline passed, or the backend closed). */
-  fail: (error: Error) => void;
-  /** Drops the server's connection after a timeout (a connected socket that stopped answering). */
-  readonly node: Node;
-}
-
-const OP = { get: 0x00, set: 0x01, add: 0x02, replace: 0x03, delete: 0x04, incr: 0x05, decr: 0x06,
-  flush: 0x08, noop: 0x0a, append: 0x0e, prepend: 0x0f, touch: 0x1c } as const;
-const [OK, NOT_FOUND, EXISTS, TOO_LARGE, NOT_STORED, NON_NUMERIC] = [0x00, 0x01, 0x02, 0x03, 0x05, 0x06];
-/** memcached reads a larger expiration as an absolute unix time. */
-const MAX_RELATIVE_TTL = 60 * 60 * 24 * 30;
-/** incr/decr expiration telling memcached not to create a missing counter. */
-const NO_CREATE = 0xffffffff;
-// memjs logs every non-success status (misses included) to the console; errors reach callers anyway.
-const SILENT = { log: (): void => {} };
-
-// Outcome tables: what each expected status means; any other status rejects. Built once, not per call.
-// get hands out memjs's slice of its receive buffer, uncopied: memjs never writes into a buffer it
-// has parsed (it concatenates into new ones), and every reader (the runtime, the CLI) decodes the
-// value at once and keeps nothing of it, so the slice pins nothing for long.
-const GET: Outcomes<Buffer | undefined> = { [OK]: (r) => r.val, [NOT_FOUND]: () => undefined };
-const STORED: Outcomes<void> = { [OK]: () => undefined };
-const ADDED: Outcomes<boolean> = { [OK]: () => true, [EXISTS]: () => false };
-const FOUND: Outcomes<boolean> = { [OK]: () => true, [NOT_FOUND]: () => false };
-// The binary protocol answers NOT_STORED both for a missing key and for a result over the item
-// size limit; either way nothing changed.
-const CONCATENATED: Outcomes<boolean> = { [OK]: () => true, [NOT_FOUND]: () => false, [NOT_STORED]: () => false };
-const COUNTED: Outcomes<number | undefined> = { [OK]: (r) => Number(r.val.readBigUInt64BE(0)), [NOT_FOUND]: () => undefined };
-const uncork = (socket: Socket): void => {
-  socket.uncork();
-};
 
 /**
  * A memcached backend over memjs: one memjs Client per server, the server picked by rendezvous
@@ -159,61 +59,50 @@ const uncork = (socket: Socket): void => {
  * process alive. A per-server circuit breaker stops a dead server from costing each call a timeout
  * (see {@link MemcachedBackendOptions.breaker}); memjs reconnects on the next request after any
  * failure, and the breaker's probe is such a request, so a restarted server is used again within
- * one cool-down.
+ * one cool-down. It speaks CAS (`gets`, `addGets`, `cas`, `deleteVersion`), which memjs does not.
  */
 export class MemcachedBackend implements Backend {
   /** Largest value (bytes) accepted; larger ones reject with `E2BIG` without being sent. */
   readonly maxValueSize: number;
+  readonly inProcess = false;
   readonly #nodes: Node[];
   readonly #seeds: number[];
   readonly #timeout: number;
-  /**
-   * Requests in flight, oldest first. Every request has the same timeout, so deadlines come in
-   * order: one timer, armed for the oldest unsettled request, serves them all (no timer per call).
-   */
-  #queue: Pending[] = [];
-  #head = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #breaker: Required<BreakerOptions> | undefined;
+  readonly #deadlines: Deadlines<Node>;
   readonly #failover: boolean;
-  readonly #onCircuit: ((change: CircuitChange) => void) | undefined;
   #closed = false;
 
   constructor(options: MemcachedBackendOptions) {
     if (options.servers.length === 0) throw new Error("MemcachedBackend needs at least one server");
     this.#timeout = options.timeout ?? 250;
     this.maxValueSize = options.maxValueSize ?? 1024 * 1024 - 1024;
-    const serverOptions = {
-      // memjs's deadline is only a backstop: ours fires first and also covers dropped callbacks.
-      timeout: (this.#timeout + 100) / 1000,
-      conntimeout: (options.connectTimeout ?? 1000) / 1000,
-      keepAlive: options.keepAlive ?? false,
+    const clock = options.clock ?? systemClock;
+    const settings = { timeout: this.#timeout, connectTimeout: options.connectTimeout ?? 1000, keepAlive: options.keepAlive ?? false,
+      username: options.username, password: options.password };
+    const breaker = breakerSettings(options.breaker);
+    const notify = (change: CircuitChange): void => {
+      try {
+        options.onCircuit?.(change);
+      } catch {
+        // A listener's bug must not break the backend.
+      }
     };
     this.#nodes = options.servers.map(({ host, port }) => {
-      const server = new Server(host, port, options.username, options.password, serverOptions) as RawServer;
-      // memjs counts attempts in `retries`: 1 means no retry, so a call never outlives our timeout.
-      const client = new Client([server], { retries: 1, failover: false, logger: SILENT });
-      return { address: `${host}:${port}`, client, server, inFlight: 0, adopted: undefined, refd: false,
-        failures: 0, epoch: 0, open: false, retryAt: 0, cooldown: 0, probing: false, outage: { since: 0, reported: false },
-        lastFailure: {} };
+      const node: Node = createNode(host, port, settings, (address) => new Breaker(address, breaker, clock, notify,
+        () => this.#closed ? Promise.reject(new Error("closed")) : this.#request(node, "noop", "", OP.noop, "", "", STORED, true)));
+      return node;
     });
     if (new Set(this.#nodes.map((n) => n.address)).size !== this.#nodes.length) {
       throw new Error("MemcachedBackend servers must be distinct");
     }
     this.#seeds = this.#nodes.map((n) => fnv1a32(n.address));
-    const breaker = options.breaker ?? {};
-    this.#breaker = breaker === false ? undefined : {
-      failures: breaker.failures ?? 5,
-      cooldown: breaker.cooldown ?? 500,
-      maxCooldown: Math.max(breaker.maxCooldown ?? 3_000, breaker.cooldown ?? 500),
-    };
     this.#failover = options.failover ?? false;
-    this.#onCircuit = options.onCircuit;
+    this.#deadlines = new Deadlines<Node>(this.#timeout, clock, (pending) => this.#expired(pending));
   }
 
   /** Servers whose breaker is open right now ("host:port"). */
   get downServers(): string[] {
-    return this.#nodes.filter((n) => n.open).map((n) => n.address);
+    return this.#nodes.filter((n) => n.breaker.open).map((n) => n.address);
   }
 
   /** The "host:port" of the server a request for `key` goes to now (with `failover`, not its owner while that is down). */
@@ -228,6 +117,24 @@ export class MemcachedBackend implements Backend {
 
   get(key: string): Promise<Buffer | undefined> {
     return this.#send("get", key, OP.get, "", "", GET);
+  }
+
+  gets(key: string): Promise<Versioned | undefined> {
+    return this.#send("get", key, OP.get, "", "", GETS);
+  }
+
+  addGets(key: string, value: Buffer | string, ttl: number): Promise<CasToken | undefined> {
+    return this.#send("add", key, OP.add, () => storeExtras(ttl), () => this.#checkSize(value), ADDED_GETS);
+  }
+
+  cas(key: string, value: Buffer | string, ttl: number, cas: CasToken): Promise<boolean> {
+    if (typeof cas !== "bigint" || cas <= 0n) return Promise.resolve(false); // not a version memcached gave
+    return this.#send("cas", key, OP.set, () => storeExtras(ttl), () => this.#checkSize(value), SWAPPED, cas);
+  }
+
+  deleteVersion(key: string, cas: CasToken): Promise<boolean> {
+    if (typeof cas !== "bigint" || cas <= 0n) return Promise.resolve(false);
+    return this.#send("delete", key, OP.delete, "", "", SWAPPED, cas);
   }
 
   set(key: string, value: Buffer | string, ttl: number): Promise<void> {
@@ -256,26 +163,12 @@ export class MemcachedBackend implements Backend {
   }
 
   incr(key: string, delta: number): Promise<number | undefined> {
-    // Built by hand: memjs's increment() writes the amount as 32 bits, misreads 64-bit results and
-    // creates missing counters unless given NO_CREATE. memcached itself clamps decrements at 0;
-    // counters past 2^53 come back rounded, the price of the interface's `number`.
-    const extras = (): Buffer => {
-      assertValidDelta(delta);
-      const buffer = Buffer.alloc(20);
-      buffer.writeBigUInt64BE(BigInt(Math.abs(delta)), 0);
-      buffer.writeUInt32BE(NO_CREATE, 16);
-      return buffer;
-    };
-    return this.#send("incr", key, delta < 0 ? OP.decr : OP.incr, extras, "", COUNTED);
+    // memcached itself clamps decrements at 0; counters past 2^53 come back rounded, the price of the interface's `number`.
+    return this.#send("incr", key, delta < 0 ? OP.decr : OP.incr, () => counterExtras(delta), "", COUNTED);
   }
 
   touch(key: string, ttl: number): Promise<boolean> {
-    const extras = (): Buffer => {
-      const buffer = Buffer.alloc(4);
-      buffer.writeUInt32BE(expiration(ttl), 0);
-      return buffer;
-    };
-    return this.#send("touch", key, OP.touch, extras, "", FOUND);
+    return this.#send("touch", key, OP.touch, () => touchExtras(ttl), "", FOUND);
   }
 
   async flush(): Promise<void> {
@@ -297,12 +190,7 @@ export class MemcachedBackend implements Backend {
     if (this.#closed) return;
     this.#closed = true;
     const error = backendError("memcached backend closed", "ECLOSED");
-    const queue = this.#queue.slice(this.#head);
-    this.#queue = [];
-    this.#head = 0;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    for (const pending of queue) pending.fail(error);
+    this.#deadlines.failAll(error);
     // error() rather than memjs's close(): it destroys the socket at once instead of half-closing
     // it, and fails whatever memjs still holds.
     for (const node of this.#nodes) node.server.error(error);
@@ -310,10 +198,10 @@ export class MemcachedBackend implements Backend {
 
   #nodeFor(key: string): Node {
     const node = this.#nodes[pickServer(key, this.#seeds)] as Node;
-    if (!node.open || !this.#failover) return node;
+    if (!node.breaker.open || !this.#failover) return node;
     // Failover: the owner is skipped; its keys go to the best of the servers still up.
-    this.#maybeProbe(node);
-    const next = pickServerAmong(key, this.#seeds, this.#nodes.map((n) => n.open));
+    if (!this.#closed) node.breaker.maybeProbe();
+    const next = pickServerAmong(key, this.#seeds, this.#nodes.map((n) => n.breaker.open));
     return next < 0 ? node : this.#nodes[next] as Node;
   }
 
@@ -330,7 +218,7 @@ export class MemcachedBackend implements Backend {
    * `value` thunks before anything is sent) is a rejection, like any other failure.
    */
   #send<T>(op: string, key: string, opcode: number, extras: Buffer | string | (() => Buffer),
-    value: Buffer | string | (() => Buffer | string), outcomes: Outcomes<T>): Promise<T> {
+    value: Buffer | string | (() => Buffer | string), outcomes: Outcomes<T>, cas?: bigint): Promise<T> {
     let node: Node;
     try {
       assertValidKey(key);
@@ -340,25 +228,21 @@ export class MemcachedBackend implements Backend {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#request(node, op, key, opcode, extras, value, outcomes);
+    return this.#request(node, op, key, opcode, extras, value, outcomes, false, cas);
   }
 
   /** Sends one request; its answer is read in memjs's callback, so the whole exchange is one promise. */
   #request<T>(node: Node, op: string, key: string, opcode: number, extras: Buffer | string,
-    value: Buffer | string, outcomes: Outcomes<T>, probe = false): Promise<T> {
+    value: Buffer | string, outcomes: Outcomes<T>, probe = false, cas?: bigint): Promise<T> {
     return this.#run<T>(node, (done) => {
       const client = node.client;
       client.incrSeq();
-      const request = Utils.makeRequestBuffer(opcode, key, extras, value, client.seq);
-      client.perform(key, request, client.seq, (err, response) => {
+      client.perform(key, frame(opcode, key, extras, value, client.seq, cas), client.seq, (err, response) => {
         if (err != null || response == null) return done(err ?? new Error("no response"));
-        const status = response.header.status;
-        const interpret = outcomes[status];
+        const interpret = outcomes[response.header.status];
         if (interpret) return done(null, interpret(response));
         // The server answered, with a failure of this operation (not of the server).
-        const detail = response.val.toString() || `status 0x${status.toString(16)}`;
-        const code = status === TOO_LARGE ? "E2BIG" : status === NON_NUMERIC ? "ENONNUMERIC" : "EMEMCACHED";
-        done(null, undefined, backendError(`memcached ${node.address} ${op} ${key}: ${detail}`, code));
+        done(null, undefined, refusal(response, node.address, op, key));
       });
     }, probe);
   }
@@ -369,177 +253,51 @@ export class MemcachedBackend implements Backend {
    */
   #run<T>(node: Node, start: (done: (err: unknown, result?: T, refused?: Error) => void) => void, probe = false): Promise<T> {
     if (this.#closed) return Promise.reject(backendError("memcached backend closed", "ECLOSED"));
-    if (node.open && !probe) return Promise.reject(this.#refuse(node));
-    const epoch = node.epoch;
+    const breaker = node.breaker;
+    if (breaker.open && !probe) return Promise.reject(breaker.refuse());
+    const epoch = breaker.epoch;
     return new Promise<T>((resolve, reject) => {
       // `refused`: the server answered, but with a failure of the operation (the breaker counts an answer).
       const finish = (failure: unknown, result?: T, refused?: Error): void => {
         if (pending.settled) return;
         pending.settled = true;
         let err = failure == null ? null : normalize(failure, node.address);
-        this.#dequeue();
+        this.#deadlines.dequeue();
         node.inFlight--;
-        this.#manageSocket(node);
+        manageSocket(node);
         if (!probe) {
           if (err === null) {
-            if (node.failures !== 0 || node.open) this.#answered(node);
+            if (breaker.failures !== 0 || breaker.open) breaker.answered();
           } else if ((err as BackendError).code !== "ECLOSED") {
-            err = this.#failed(node, epoch) ? Object.assign(err, { failure: node.lastFailure }) : alsoFailed(err, node.lastFailure);
+            err = breaker.failed(epoch) ? Object.assign(err, { failure: breaker.lastFailure }) : alsoFailed(err, breaker.lastFailure);
           }
         }
         if (err) reject(err);
         else if (refused) reject(refused);
         else resolve(result as T);
       };
-      const pending: Pending = { at: Date.now() + this.#timeout, settled: false, fail: finish, node };
-      this.#enqueue(pending);
-      // memjs writes each request on its own. While other requests are in flight on this socket,
-      // one writev per tick for all of them cuts the per-request syscall cost that dominates bursts;
-      // a lone request is written at once (corking it would only delay it).
-      const burst = node.inFlight > 0;
+      const pending = this.#deadlines.entry(node, finish);
+      this.#deadlines.enqueue(pending);
+      corkBurst(node);
       node.inFlight++;
-      const socket = node.server._socket;
-      if (burst && socket && node.server.connected && socket.writableCorked === 0) {
-        socket.cork();
-        process.nextTick(uncork, socket);
-      }
       try {
         start(finish);
       } catch (err) {
         finish(err);
       }
-      this.#manageSocket(node);
+      manageSocket(node);
     });
   }
 
-  #enqueue(pending: Pending): void {
-    this.#queue.push(pending);
-    this.#timer ??= setTimeout(this.#expire, this.#timeout).unref();
-  }
-
-  /** Drops settled requests from the head of the queue (with one request at a time, the queue stays empty). */
-  #dequeue(): void {
-    const queue = this.#queue;
-    while (this.#head < queue.length && (queue[this.#head] as Pending).settled) this.#head++;
-    if (this.#head === queue.length) {
-      queue.length = 0;
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > queue.length) {
-      this.#queue = queue.slice(this.#head);
-      this.#head = 0;
-    }
-  }
-
-  /** The timer: fails every request past its deadline, then re-arms for the oldest one left. */
-  readonly #expire = (): void => {
-    this.#timer = undefined;
-    const now = Date.now();
-    for (;;) {
-      this.#dequeue();
-      const oldest = this.#queue[this.#head];
-      if (oldest === undefined) return;
-      if (oldest.at > now) {
-        // Unref'd: a request in flight keeps the process alive through its socket.
-        this.#timer = setTimeout(this.#expire, oldest.at - now).unref();
-        return;
-      }
-      const { node } = oldest;
-      const err = backendError(`memcached ${node.address} did not answer within ${this.#timeout} ms`, "ETIMEDOUT");
-      oldest.fail(err);
-      // A connected socket that stopped answering is dropped (memjs's error() fails its other
-      // callbacks and forgets it) so the next call reconnects instead of queueing behind it. A
-      // connection still being made is left to connectTimeout, which may span several calls.
-      if (node.server.connected && node.server._socket) node.server.error(err);
-    }
-  };
-
-  /** A request for an open breaker's server: refused at once, and maybe the time for a probe. */
-  #refuse(node: Node): CircuitError {
-    this.#maybeProbe(node);
-    const error = backendError(`memcached ${node.address} is marked down after repeated failures (circuit open); ` +
-      "request not sent", "ECIRCUIT");
-    return Object.assign(error, { code: "ECIRCUIT" as const, server: node.address, outage: node.outage });
-  }
-
-  /** The server answered (any status): it is up. */
-  #answered(node: Node): void {
-    node.failures = 0;
-    if (node.open) this.#closeBreaker(node);
-  }
-
-  /** Count a failure; false when it is part of a failure already counted. */
-  #failed(node: Node, epoch: number): boolean {
-    // Requests that were in flight together fail together (a killed server resets them all at
-    // once): only the first of them counts, so a burst does not open the breaker by itself.
-    if (epoch !== node.epoch) return false;
-    node.epoch++;
-    node.failures++;
-    node.lastFailure = {};
-    if (this.#breaker !== undefined && !node.open && node.failures >= this.#breaker.failures) {
-      node.open = true;
-      node.outage = { since: Date.now(), reported: false };
-      node.cooldown = this.#breaker.cooldown;
-      node.retryAt = Date.now() + node.cooldown;
-      this.#notify({ server: node.address, state: "open", failures: node.failures, retryIn: node.cooldown });
-    }
-    return true;
-  }
-
-  #closeBreaker(node: Node): void {
-    node.open = false;
-    node.failures = 0;
-    node.probing = false;
-    this.#notify({ server: node.address, state: "closed" });
-  }
-
-  /** Half-open: once the cool-down passed, one NOOP goes out in the background; its answer closes the breaker. */
-  #maybeProbe(node: Node): void {
-    if (node.probing || this.#closed || Date.now() < node.retryAt) return;
-    node.probing = true;
-    this.#request(node, "noop", "", OP.noop, "", "", STORED, true).then(
-      () => {
-        node.probing = false;
-        if (node.open) this.#closeBreaker(node);
-      },
-      () => {
-        node.probing = false;
-        if (!node.open || this.#breaker === undefined) return;
-        node.cooldown = Math.min(node.cooldown * 2, this.#breaker.maxCooldown);
-        node.retryAt = Date.now() + node.cooldown;
-      },
-    );
-  }
-
-  #notify(change: CircuitChange): void {
-    try {
-      this.#onCircuit?.(change);
-    } catch {
-      // A listener's bug must not break the backend.
-    }
-  }
-
-  /** Takes over each new memjs socket and keeps it ref'd only while requests are in flight. */
-  #manageSocket(node: Node): void {
-    const socket = node.server._socket;
-    if (!socket) return;
-    if (node.adopted !== socket) {
-      node.adopted = socket;
-      node.refd = true; // a new socket is ref'd
-      // memjs keeps a half-parsed response across reconnects; a fresh socket must start clean.
-      node.server.responseBuffer = Buffer.alloc(0);
-      // memjs's 'close' handler forgets the socket without failing its pending callbacks (they
-      // would hang), and, firing after a reconnect, forgets the new socket instead. Replace it.
-      for (const listener of socket.listeners("close")) socket.removeListener("close", listener as () => void);
-      socket.on("close", () => {
-        if (node.server._socket !== socket) return; // already dropped by memjs, callbacks failed
-        node.server.error(backendError(`memcached ${node.address} closed the connection`, "ECONNRESET"));
-      });
-    }
-    const busy = node.inFlight > 0;
-    if (busy === node.refd) return;
-    node.refd = busy;
-    if (busy) socket.ref();
-    else socket.unref();
+  /** A request's deadline passed: it fails, and a connected socket that stopped answering is dropped. */
+  #expired(pending: Pending<Node>): void {
+    const { node } = pending;
+    const err = backendError(`memcached ${node.address} did not answer within ${this.#timeout} ms`, "ETIMEDOUT");
+    pending.fail(err);
+    // memjs's error() fails its other callbacks and forgets the socket, so the next call reconnects
+    // instead of queueing behind it. A connection still being made is left to connectTimeout,
+    // which may span several calls.
+    if (node.server.connected && node.server._socket) node.server.error(err);
   }
 }
 
@@ -550,28 +308,4 @@ export class MemcachedBackend implements Backend {
  */
 function alsoFailed(err: Error, failure: object): Error {
   return Object.assign(new Error(err.message, { cause: err }), { code: (err as BackendError).code, failure });
-}
-
-/** Gives memjs's bare errors (one of them a plain string) a `code` and the server's address. */
-function normalize(err: unknown, address: string): Error {
-  if (err instanceof Error && typeof (err as { code?: unknown }).code === "string") return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return backendError(`memcached ${address}: ${message}`, /timed out/i.test(message) ? "ETIMEDOUT" : "EMEMCACHED");
-}
-
-/** memcached's expiration field for a ttl in seconds (0: never). */
-function expiration(ttl: number): number {
-  assertValidTtl(ttl);
-  const seconds = Math.ceil(ttl);
-  if (seconds <= MAX_RELATIVE_TTL) return seconds;
-  const absolute = Math.floor(Date.now() / 1000) + seconds;
-  if (absolute >= NO_CREATE) throw backendError(`ttl ${ttl} s reaches past 2106`, "EINVAL");
-  return absolute;
-}
-
-/** Flags (always 0) and expiration, the extras of set/add/replace. */
-function storeExtras(ttl: number): Buffer {
-  const extras = Buffer.alloc(8);
-  extras.writeUInt32BE(expiration(ttl), 4);
-  return extras;
 }

@@ -1,5 +1,5 @@
 import { LRUCache } from "lru-cache";
-import type { Backend } from "./backend";
+import type { Backend, CasToken, Versioned } from "./backend";
 import {
   assertValidDelta,
   assertValidKey,
@@ -13,8 +13,13 @@ type Value = Buffer | string;
 /** An entry: the stored value, and what the runtime derived from it (see {@link MemoryBackend.peekDerived}). */
 interface Stored {
   readonly value: Value;
+  /** The entry's version: a fresh number at every write (memcached's CAS). */
+  readonly cas: number;
   derived?: unknown;
 }
+
+/** Versions are unique across every memory backend of the process. */
+let versions = 0;
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -44,6 +49,7 @@ export class MemoryBackend implements Backend {
   readonly #cache: LRUCache<string, Stored>;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
+  readonly inProcess = true;
 
   constructor(options: MemoryBackendOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 10_000;
@@ -69,6 +75,24 @@ export class MemoryBackend implements Backend {
     return this.#cache.get(key)?.value;
   }
 
+  async gets(key: string): Promise<Versioned | undefined> {
+    assertValidKey(key);
+    return this.#cache.get(key);
+  }
+
+  async addGets(key: string, value: Value, ttl: number): Promise<CasToken | undefined> {
+    this.#checkWrite(key, value, ttl);
+    if (this.#cache.has(key)) return undefined;
+    return this.#store(key, value, ttl);
+  }
+
+  async cas(key: string, value: Value, ttl: number, cas: CasToken): Promise<boolean> {
+    this.#checkWrite(key, value, ttl);
+    if (this.#cache.get(key)?.cas !== cas) return false;
+    this.#store(key, value, ttl);
+    return true;
+  }
+
   /**
    * Synchronous `get` for the runtime's hit path: `derive(value)` of the entry under `key`, or
    * `undefined` when there is none. With `remember`, the result is kept with the entry and returned
@@ -87,20 +111,27 @@ export class MemoryBackend implements Backend {
 
   async set(key: string, value: Value, ttl: number): Promise<void> {
     this.#checkWrite(key, value, ttl);
-    this.#store(key, { value }, ttl);
+    this.#store(key, value, ttl);
   }
 
   async add(key: string, value: Value, ttl: number): Promise<boolean> {
     this.#checkWrite(key, value, ttl);
     if (this.#cache.has(key)) return false;
-    this.#store(key, { value }, ttl);
+    this.#store(key, value, ttl);
     return true;
   }
 
   async replace(key: string, value: Value, ttl: number): Promise<boolean> {
     this.#checkWrite(key, value, ttl);
     if (!this.#cache.has(key)) return false;
-    this.#store(key, { value }, ttl);
+    this.#store(key, value, ttl);
+    return true;
+  }
+
+  async deleteVersion(key: string, cas: CasToken): Promise<boolean> {
+    assertValidKey(key);
+    if (this.#cache.get(key)?.cas !== cas) return false;
+    this.#cache.delete(key);
     return true;
   }
 
@@ -137,7 +168,7 @@ export class MemoryBackend implements Backend {
     // memcached rewrites a counter in place when the new digits fit, space-padding the rest, so a
     // decrement from "10" reads back as "9 "; mirror it so both backends return the same bytes.
     if (result.length < text.length) result = result.padEnd(text.length, " ");
-    this.#cache.set(key, { value: typeof stored === "string" ? result : Buffer.from(result, "latin1") }, {
+    this.#cache.set(key, { value: typeof stored === "string" ? result : Buffer.from(result, "latin1"), cas: ++versions }, {
       noUpdateTTL: true,
     });
     return Number(next);
@@ -148,8 +179,8 @@ export class MemoryBackend implements Backend {
     assertValidTtl(ttl);
     const stored = this.#cache.get(key);
     if (stored === undefined) return false;
-    // Same value: what was derived from it still holds.
-    this.#store(key, stored, ttl);
+    // Same value and version (memcached's touch keeps the CAS): what was derived from it still holds.
+    this.#cache.set(key, stored, { ttl: Math.ceil(ttl * 1000) });
     return true;
   }
 
@@ -183,9 +214,12 @@ export class MemoryBackend implements Backend {
     }
   }
 
-  #store(key: string, stored: Stored, ttl: number): void {
+  /** Store a new version of `key`; returns its version. */
+  #store(key: string, value: Value, ttl: number): number {
+    const cas = ++versions;
     // lru-cache wants whole milliseconds; rounding up never expires an entry early.
-    this.#cache.set(key, stored, { ttl: Math.ceil(ttl * 1000) });
+    this.#cache.set(key, { value, cas }, { ttl: Math.ceil(ttl * 1000) });
+    return cas;
   }
 
   async #concat(key: string, value: Value, before: boolean): Promise<boolean> {
@@ -206,7 +240,7 @@ export class MemoryBackend implements Backend {
     // memcached answers NOT_STORED (indistinguishable from a missing key in the binary protocol)
     // when the result outgrows the item size limit, and leaves the entry as it was.
     if (byteLength(combined) > this.maxValueSize) return false;
-    this.#cache.set(key, { value: combined }, { noUpdateTTL: true });
+    this.#cache.set(key, { value: combined, cas: ++versions }, { noUpdateTTL: true });
     return true;
   }
 }

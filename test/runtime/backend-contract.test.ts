@@ -182,6 +182,97 @@ function backendContract(subject: Subject): void {
       expect(await code(backend.incr(k, 2 ** 60))).toBe("EINVAL");
     });
 
+    it("gets a value with its version; every write makes a new version", async () => {
+      const k = key("gets");
+      expect(await backend.gets(k)).toBeUndefined();
+      await backend.set(k, "v1", 0);
+      const first = await backend.gets(k);
+      expect(bytes(first?.value)).toEqual(Buffer.from("v1"));
+      expect((await backend.gets(k))?.cas).toBe(first?.cas);
+      await backend.set(k, "v1", 0);
+      expect((await backend.gets(k))?.cas).not.toBe(first?.cas);
+    });
+
+    it("addGets takes a lease only where no entry exists, and names its version", async () => {
+      const k = key("lease");
+      const lease = await backend.addGets(k, "lease", 60);
+      expect(lease).toBeDefined();
+      expect((await backend.gets(k))?.cas).toBe(lease);
+      expect(await backend.addGets(k, "other", 60)).toBeUndefined();
+      expect(bytes(await backend.get(k))).toEqual(Buffer.from("lease"));
+    });
+
+    it("cas stores only over the version it names", async () => {
+      const k = key("cas");
+      const lease = (await backend.addGets(k, "lease", 60))!;
+      expect(await backend.cas(k, "v1", 60, lease)).toBe(true);
+      expect(bytes(await backend.get(k))).toEqual(Buffer.from("v1"));
+      // The lease's version is spent: a second store with it fails.
+      expect(await backend.cas(k, "v1-again", 60, lease)).toBe(false);
+      expect(bytes(await backend.get(k))).toEqual(Buffer.from("v1"));
+    });
+
+    it.each(["set", "replace", "delete", "append", "incr", "expiry"] as const)(
+      "cas fails after a %s of the entry", async (write) => {
+        const k = key(`cas-${write}`);
+        await backend.set(k, "7", write === "expiry" ? 1 : 60);
+        const version = (await backend.gets(k))!.cas;
+        if (write === "set") await backend.set(k, "8", 60);
+        else if (write === "replace") expect(await backend.replace(k, "8", 60)).toBe(true);
+        else if (write === "delete") expect(await backend.delete(k)).toBe(true);
+        else if (write === "append") expect(await backend.append(k, "0")).toBe(true);
+        else if (write === "incr") expect(await backend.incr(k, 1)).toBe(8);
+        else await subject.advance(2_100);
+        expect(await backend.cas(k, "stale", 60, version)).toBe(false);
+        const now = await backend.get(k);
+        expect(now === undefined ? undefined : bytes(now)?.toString()).not.toBe("stale");
+      });
+
+    it("deleteVersion removes only the version it names", async () => {
+      const k = key("delete-version");
+      const lease = (await backend.addGets(k, "lease", 60))!;
+      await backend.set(k, "v2", 60);
+      expect(await backend.deleteVersion(k, lease)).toBe(false);
+      expect(bytes(await backend.get(k))).toEqual(Buffer.from("v2"));
+      const current = (await backend.gets(k))!.cas;
+      expect(await backend.deleteVersion(k, current)).toBe(true);
+      expect(await backend.get(k)).toBeUndefined();
+      expect(await backend.deleteVersion(k, current)).toBe(false);
+    });
+
+    it("declares its capabilities: inProcess, and peekDerived / ownerOf where it has them", async () => {
+      expect(typeof backend.inProcess).toBe("boolean");
+      const k = key("peek");
+      if (backend.peekDerived !== undefined) {
+        // An in-process backend answers synchronously what get answers, and remembers what it derived.
+        expect(backend.inProcess).toBe(true);
+        expect(backend.peekDerived(k, () => "derived", true)).toBeUndefined();
+        await backend.set(k, "stored", 60);
+        let derivations = 0;
+        const derive = (raw: Buffer | string) => (derivations++, bytes(raw)!.toString());
+        expect(backend.peekDerived(k, derive, true)).toBe("stored");
+        expect(backend.peekDerived(k, derive, true)).toBe("stored");
+        expect(derivations).toBe(1);
+        await backend.set(k, "rewritten", 60);
+        expect(backend.peekDerived(k, derive, true)).toBe("rewritten");
+        expect(() => backend.peekDerived!("bad key", derive, false)).toThrow();
+      }
+      if (backend.ownerOf !== undefined) {
+        expect(backend.ownerOf(k)).toMatch(/^[^\s]+:\d+$/);
+        expect(backend.ownerOf(k)).toBe(backend.ownerOf(k));
+      }
+      expect(backend.peekDerived !== undefined || backend.ownerOf !== undefined).toBe(true);
+    });
+
+    it("cas on a missing key fails and stores nothing", async () => {
+      const k = key("cas-missing");
+      await backend.set(k, "v", 60);
+      const version = (await backend.gets(k))!.cas;
+      await backend.delete(k);
+      expect(await backend.cas(k, "v2", 60, version)).toBe(false);
+      expect(await backend.get(k)).toBeUndefined();
+    });
+
     it("keeps many concurrent operations apart", async () => {
       const keys = Array.from({ length: 200 }, (_, i) => key(`many-${i}`));
       await Promise.all(keys.map((k, i) => backend.set(k, `value-${i}`, 0)));

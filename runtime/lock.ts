@@ -1,0 +1,77 @@
+/**
+ * `lock`: a cold key computed once across processes. The process that `add`s the lock key computes
+ * and stores; the others poll the value (20 ms doubling to 200 ms, on the runtime clock) for at
+ * most `lock` seconds, then compute themselves. They stop waiting early when the lock disappears
+ * without a value (the holder failed, or its result was not cacheable). A holder that dies leaves a
+ * lock that expires after `lock` seconds, the longest anyone waits for it.
+ */
+import { createHash } from "node:crypto";
+import type { CasToken } from "./backends/backend";
+import { clock, sleep } from "./clock";
+import { readEntryThen, type Entry, type Read } from "./entries";
+import { generationOf, groupOf } from "./groups";
+import { MAX_KEY_LENGTH } from "./keys";
+import type { CachedFunction } from "./registry";
+import { backendError, report, state } from "./state";
+
+/** The key a `lock` function's cold key is locked under: never a value key, at most 250 bytes. */
+export function lockKeyOf(key: string): string {
+  // Keys are printable ASCII, so length is bytes. No argument encoding ends in "~lock".
+  if (key.length <= MAX_KEY_LENGTH - 5) return `${key}~lock`;
+  return `${groupOf(key)}#${createHash("sha256").update(key).digest("base64url")}~lock`;
+}
+
+/** Take the cross-process lock: true when this process holds it (or the cache cannot tell). */
+export async function takeLock(spec: CachedFunction, lockKey: string): Promise<boolean> {
+  try {
+    return await state().backend.add(lockKey, String(process.pid), spec.lock as number);
+  } catch (error) {
+    spec.errors++;
+    report(backendError(error, { id: spec.id, key: lockKey }));
+    return true;
+  }
+}
+
+export function releaseLock(lockKey: string): void {
+  // Not awaited: waiters poll the value first, and the lock expires by itself anyway.
+  state().backend.delete(lockKey).catch(() => undefined);
+}
+
+/** What waiting for the lock holder gave: its entry (with what was read), or the version to compute over. */
+export type LockWait =
+  | { readonly kind: "entry"; readonly entry: Entry; readonly read: Read }
+  | { readonly kind: "compute"; readonly cas: CasToken | undefined };
+
+/**
+ * Wait for another process's computation of `key` (this one did not get the lock). Resolves with
+ * the entry it stored, or with the version of the key last seen, to compute over it.
+ */
+export async function awaitHolder(spec: CachedFunction, key: string, lockKey: string, cas: CasToken | undefined): Promise<LockWait> {
+  const { backend, options } = state();
+  const group = groupOf(key);
+  const deadline = clock.now() + (spec.lock as number) * 1000;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 200)) {
+    const left = deadline - clock.now();
+    if (left <= 0) break;
+    await sleep(Math.min(delay, left));
+    let entry: Entry;
+    let read: Read;
+    let held: unknown;
+    try {
+      const known = generationOf(backend, group, options.invalidationCheck);
+      [[entry, read], held] = await Promise.all([
+        readEntryThen(backend, key, group, known, (e, r) => [e, r] as const), backend.get(lockKey)]);
+    } catch (error) {
+      spec.errors++;
+      report(backendError(error, { id: spec.id, key }));
+      break;
+    }
+    cas = read?.cas;
+    if (entry.kind === "hit" && (entry.softExpiry === undefined || entry.softExpiry > clock.now() || spec.stale)) {
+      return { kind: "entry", entry, read };
+    }
+    if (entry.kind === "rejected" && spec.errorsTtl) return { kind: "entry", entry, read };
+    if (held === undefined) break;
+  }
+  return { kind: "compute", cas };
+}

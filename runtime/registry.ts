@@ -1,0 +1,129 @@
+/**
+ * The registry of cached functions: the spec the transformer emits for each, its counters, and a
+ * memo of its keys (so that a hot key is not encoded again on every call).
+ */
+import { keyPrefix, keyWithPrefix } from "./keys";
+
+/** What the transformer emits for each cached function (`defineCached({ v: 1, id, ttl })`). */
+export interface CachedFunctionSpec {
+  /** Spec format version. */
+  readonly v: 1;
+  /** Stable id: `name=` from the tag, or `<module path>#<qualified name>`. */
+  readonly id: string;
+  /** Seconds; absent means the configured `defaultTtl`. */
+  readonly ttl?: number;
+  /** `stale=`: seconds an expired value may still be served while one refresh runs. */
+  readonly stale?: number;
+  /** `errors=`: seconds a rejection is cached. */
+  readonly errors?: number;
+  /** `lock`: longest wait in seconds for another process computing the same cold key. */
+  readonly lock?: number;
+  /**
+   * `timeout=`: longest wait in seconds for another caller's computation of the same key in this
+   * process; then the caller runs the function itself. Absent: the configured `flightTimeout`.
+   */
+  readonly timeout?: number;
+  /** HTTP handlers: their kind and response-caching options. */
+  readonly http?: "node" | "fetch";
+  readonly ignoreQuery?: readonly string[];
+  readonly vary?: readonly string[];
+  readonly status?: readonly number[];
+  readonly shared?: boolean;
+}
+
+/**
+ * What a cached body returns to answer its caller without caching the answer. Concurrent callers
+ * waiting on the same key do not share it: each runs its own call (an HTTP response that sets a
+ * cookie, say, must reach only its own request).
+ */
+export class Uncached<T> {
+  constructor(readonly value: T) {}
+}
+
+/**
+ * A registered cached function with its counters. Its `errors` field is the error counter: the
+ * spec's `errors=` seconds are kept in `errorsTtl`.
+ */
+export interface CachedFunction extends CachedFunctionSpec {
+  hits: number;
+  misses: number;
+  errors: number;
+  /** The spec's `errors=`: seconds a rejection is cached (0: never). */
+  readonly errorsTtl: number;
+  /** Calls answered with a value past its ttl (`stale=`). */
+  staleServes: number;
+}
+
+const registry = new Map<string, CachedFunction>();
+
+/**
+ * Register a cached function. Called once per function at module load by transformed code; also
+ * usable by hand where the transformer cannot run.
+ *
+ * @example
+ * ```ts
+ * const spec = defineCached({ v: 1, id: "users#byId", ttl: 60 });
+ * const byId = (id: string) => cachedCall(spec, [id], () => db.users.find(id));
+ * ```
+ */
+export function defineCached(spec: CachedFunctionSpec): CachedFunction {
+  if (spec === null || typeof spec !== "object" || spec.v !== 1 || typeof spec.id !== "string" || spec.id === "") {
+    throw new TypeError(`tscaching: unsupported cached-function spec ${JSON.stringify(spec)}; ` +
+      "the code was compiled by a newer tscaching transformer than the runtime it runs with");
+  }
+  for (const field of ["ttl", "stale", "errors", "lock"] as const) {
+    const value = spec[field];
+    if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
+      throw new TypeError(`tscaching: spec "${spec.id}": ${field} must be a non-negative integer`);
+    }
+  }
+  if (spec.timeout !== undefined && !(typeof spec.timeout === "number" && spec.timeout > 0 && spec.timeout <= 86_400)) {
+    throw new TypeError(`tscaching: spec "${spec.id}": timeout must be a number of seconds above 0 and at most 86400`);
+  }
+  const existing = registry.get(spec.id);
+  if (existing) return existing;
+  const fn: CachedFunction = { ...spec, v: 1, hits: 0, misses: 0, errors: 0, errorsTtl: spec.errors ?? 0, staleServes: 0 };
+  registry.set(spec.id, fn);
+  return fn;
+}
+
+/** Every cached function registered in this process so far. */
+export function cachedFunctions(): readonly CachedFunction[] {
+  return [...registry.values()];
+}
+
+/**
+ * Per cached function: its key prefix (its group) under the namespace it was built for, and the
+ * keys of its recent single-argument calls by that argument (a number or a string).
+ */
+export interface Prefix {
+  readonly namespace: string;
+  readonly prefix: string;
+  readonly keys: Map<number | string, string>;
+}
+const prefixes = new WeakMap<CachedFunctionSpec, Prefix>();
+/** Most keys remembered per cached function (the memo is emptied when full). */
+const KEY_MEMO_SIZE = 4096;
+
+/** The key prefix of `spec` under `namespace`. */
+export function prefixOf(spec: CachedFunctionSpec, namespace: string): Prefix {
+  const known = prefixes.get(spec);
+  if (known !== undefined && known.namespace === namespace) return known;
+  const prefix: Prefix = { namespace, prefix: keyPrefix(namespace, spec.id), keys: new Map() };
+  prefixes.set(spec, prefix);
+  return prefix;
+}
+
+/** The key of one call (the memo serves a single number or string argument; -0 is left out, Maps equate it with 0). */
+export function keyOf(prefix: Prefix, args: readonly unknown[]): string {
+  if (args.length !== 1) return keyWithPrefix(prefix.prefix, args);
+  const arg = args[0];
+  if (typeof arg !== "string" && (typeof arg !== "number" || Object.is(arg, -0))) return keyWithPrefix(prefix.prefix, args);
+  let key = prefix.keys.get(arg);
+  if (key === undefined) {
+    key = keyWithPrefix(prefix.prefix, args);
+    if (prefix.keys.size >= KEY_MEMO_SIZE) prefix.keys.clear();
+    prefix.keys.set(arg, key);
+  }
+  return key;
+}
