@@ -183,7 +183,7 @@ export function transformSource(fileName: string, code: string, options: Transfo
     for (const fn of result.functions) functions.push({ id: fn.id, qualifiedName: fn.qualifiedName, line: fn.line });
     if (result.functions.length === 0) return sf;
     rewritten = true;
-    return rewriteSourceFile(ts, context, sf, result.functions, { runtime, commonjs: isCommonJS });
+    return rewriteSourceFile(ts, context, sf, result.functions, { runtime, commonjs: isCommonJS, problems: result.problems });
   };
 
   const output = ts.transpileModule(code, {
