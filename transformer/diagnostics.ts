@@ -65,6 +65,8 @@ export const Problems = {
     `@cache: option '${option}' takes ${expected}; got '${value}'.`),
   badHandler: kind(93026, "error", (name, shape) =>
     `@cache on '${name}': an HTTP handler needs its first parameters to be plain names ${shape}.`),
+  nearMissTag: kind(93030, "warning", (found) =>
+    `${found} is not a @cache tag, so this function is not cached. Did you mean /** @cache */?`),
   internal: kind(93099, "error", (message) =>
     `tscaching could not process this function (${message}); it was left uncached. Please report this.`),
 } as const;
