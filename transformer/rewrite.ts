@@ -3,13 +3,15 @@
  * overloads, hoisting) and gets a new body that hands its original body to the runtime:
  *
  * ```js
- * async function getEmail(username) {
- *   return tscaching_1.cachedCall(tscaching_spec_1, [username], async () => { ...original body... });
+ * function getEmail(username) {
+ *   return tscaching_1.cachedCall(tscaching_spec_1, [username], { getEmail: async () => { ...original body... } }.getEmail);
  * }
  * ```
  *
- * The inner arrow keeps `this`, `arguments` and `super` of the function. One namespace import of the
- * runtime and one spec constant per function are added at the top of the file; nothing else changes.
+ * The inner arrow keeps `this` and `super` of the function, and its `arguments` through a constant
+ * captured before the arrow (see `arguments.ts`). One import of the runtime and one spec constant per
+ * function are added at the top of the file; nothing else changes. A function with an error-severity
+ * problem is not rewritten at all.
  */
 import type * as TS from "typescript";
 import { captureArguments } from "./arguments";
@@ -122,7 +124,7 @@ function transformFunction(ts: typeof TS, context: TS.TransformationContext, fn:
   ), body));
   let newBody: TS.ConciseBody;
   if (ts.isBlock(body)) {
-    const statements = [...(capture ? [capture] : []), fromNode(ts, f.createReturnStatement(call), body)];
+    const statements = [...(capture ? [capture] : []), ts.setTextRange(f.createReturnStatement(call), body)];
     newBody = fromNode(ts, f.createBlock(statements, /*multiLine*/ true), body);
     // The original block, comments included, is printed inside the arrow; do not print them twice.
     ts.setEmitFlags(newBody, ts.EmitFlags.NoComments);
