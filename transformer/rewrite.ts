@@ -38,7 +38,7 @@ export interface RewriteOptions {
 
 export function rewriteSourceFile(ts: typeof TS, context: TS.TransformationContext, sf: TS.SourceFile,
                                   allFunctions: readonly CachedFunction[], options: RewriteOptions): TS.SourceFile {
-  const functions = withoutErrors(allFunctions, options.problems ?? []);
+  const functions = rewritableFunctions(allFunctions, options.problems ?? []);
   if (functions.length === 0) return sf;
   const f = context.factory;
   const runtime = f.createUniqueName("tscaching");
@@ -71,10 +71,10 @@ export function rewriteSourceFile(ts: typeof TS, context: TS.TransformationConte
 }
 
 /**
- * The functions without an error-severity problem. A problem belongs to the innermost function
+ * The functions to rewrite: those without an error-severity problem. A problem belongs to the innermost function
  * whose span (from its tag, which may sit on an enclosing statement, to its end) holds it.
  */
-function withoutErrors(functions: readonly CachedFunction[], problems: readonly Problem[]): CachedFunction[] {
+export function rewritableFunctions(functions: readonly CachedFunction[], problems: readonly Problem[]): CachedFunction[] {
   const spans = functions.map((fn) => ({ fn, start: Math.min(fn.tag.start, fn.node.pos), end: fn.node.end }));
   const failed = new Set<CachedFunction>();
   for (const p of problems) {
