@@ -160,7 +160,8 @@ function setNoComments<T extends TS.Node>(ts: typeof TS, node: T): T {
  */
 function namedAfter(ts: typeof TS, f: TS.NodeFactory, fn: CachedFunction, arrow: TS.ArrowFunction): TS.Expression {
   const name = fn.qualifiedName.slice(fn.qualifiedName.lastIndexOf(".") + 1);
-  if (!/^[A-Za-z_$][\w$]*$/.test(name)) return arrow;
+  // `__proto__: x` in a literal sets the prototype instead of a property.
+  if (!/^[A-Za-z_$][\w$]*$/.test(name) || name === "__proto__") return arrow;
   const holder = f.createObjectLiteralExpression([f.createPropertyAssignment(name, arrow)], /*multiLine*/ false);
   return f.createPropertyAccessExpression(holder, name);
 }

@@ -167,3 +167,31 @@ describe.each([false, true])("a tag with errors (noEmitOnError %s)", (noEmitOnEr
     expect(JSON.parse(child.stdout)).toEqual([1, 1, 2]);
   }, 120_000);
 });
+
+test("near-miss tags: tspc warns with file and line, exits 0, and emits the functions as plain tsc does", () => {
+  const variant: Variant = { target: "es2022", format: "commonjs" };
+  const source = [
+    "/** @cached ttl=5m */",
+    "export async function a(n: number): Promise<number> { return n; }",
+    "/** @Cache */",
+    "export async function b(n: number): Promise<number> { return n; }",
+    "// @cache",
+    "export async function c(n: number): Promise<number> { return n; }",
+    "/* @cache */",
+    "export async function d(n: number): Promise<number> { return n; }",
+    "",
+  ].join("\n");
+  const dirs = [prepare(variant), prepare(variant)];
+  for (const dir of dirs) {
+    fs.writeFileSync(path.join(dir, "src/typo.ts"), source);
+    const config = JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8"));
+    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ ...config, files: [...config.files, "src/typo.ts"] }));
+  }
+  const [ours, plain] = dirs;
+  const built = compileProject(ours);
+  expect(built.status).toBe(0);
+  const warnings = built.output.split("\n").filter((l) => l.includes("TS93030")).map((l) => l.slice(0, l.indexOf(":", l.indexOf(")"))));
+  expect(warnings).toEqual(["src/typo.ts(1,5)", "src/typo.ts(3,5)", "src/typo.ts(5,4)", "src/typo.ts(7,4)"]);
+  expect(compileProject(plain, { compiler: "tsc" }).status).toBe(0);
+  expect(fs.readFileSync(path.join(ours, "dist/typo.js"), "utf8")).toBe(fs.readFileSync(path.join(plain, "dist/typo.js"), "utf8"));
+}, 120_000);
