@@ -1,7 +1,7 @@
 /**
  * The rewrite changes how often code runs, never what it does: `fixtures/projects/emit-matrix` is
  * built with the real `tspc` at ES5, ES2015 and ES2022, to CommonJS and to ES modules, and the output
- * runs under Node. A script file stays a script, `arguments` stays the function's own, decorator
+ * runs under Node. A script file stays a script, `arguments` and `super` stay the function's own, decorator
  * metadata matches plain tsc, a thrown error's stack names the function and its source line, and a
  * function whose tag has errors is emitted exactly as plain tsc emits it.
  */
@@ -27,7 +27,7 @@ function prepare(variant: Variant, extra: Record<string, unknown> = {}, typescri
   made.push(dir);
   const esm = variant.format === "esm";
   // TypeScript refuses `arguments` in an async function below ES2015 (TS2522): args.ts is left out there.
-  const files = ["script", "args-sync", "decorated", "throws", ...(variant.target === "es5" ? [] : ["args"])];
+  const files = ["script", "args-sync", "decorated", "throws", "inherit", ...(variant.target === "es5" ? [] : ["args"])];
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "emit-matrix", private: true, type: esm ? "module" : "commonjs" }));
   fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({
     compilerOptions: {
@@ -56,6 +56,8 @@ function run(dir: string, withArgs: boolean): Record<string, unknown> {
       out.count = [await args.count(1, 2), await args.count(1)];
       out.method = await new args.Counter().count(1, 2);
     }
+    const { Child } = await load("inherit.js");
+    out.inherit = [await new Child().label(1), await new Child().label(1)];
     const { explode } = await load("throws.js");
     out.stack = await explode(7).then(() => "no error", (e) => String(e.stack));
     console.log(JSON.stringify(out));
@@ -92,6 +94,7 @@ describe.each(variants)("tspc at $target to $format", (variant) => {
     const out = run(dir, variant.target !== "es5");
     expect(out.script).toEqual([4, 4, 1]);
     expect(out.countLater).toEqual([12, 1]);
+    expect(out.inherit).toEqual(["base 1 via child", "base 1 via child"]);
     if (variant.target !== "es5") {
       expect(out.count).toEqual([12, 1]);
       expect(out.method).toBe(2);
