@@ -71,11 +71,12 @@ export function rewriteSourceFile(ts: typeof TS, context: TS.TransformationConte
 }
 
 /**
- * The functions to rewrite: those without an error-severity problem. A problem belongs to the innermost function
- * whose span (from its tag, which may sit on an enclosing statement, to its end) holds it.
+ * The functions to rewrite: those without an error-severity problem. A function's problems lie
+ * between its tag (which may sit on an enclosing statement) and its body: the tag's options, the
+ * name, parameters and return type. A problem inside the body belongs to something nested there.
  */
 export function rewritableFunctions(functions: readonly CachedFunction[], problems: readonly Problem[]): CachedFunction[] {
-  const spans = functions.map((fn) => ({ fn, start: Math.min(fn.tag.start, fn.node.pos), end: fn.node.end }));
+  const spans = functions.map((fn) => ({ fn, start: Math.min(fn.tag.start, fn.node.pos), end: fn.node.body?.pos ?? fn.node.end }));
   const failed = new Set<CachedFunction>();
   for (const p of problems) {
     if (p.severity !== "error") continue;

@@ -46,6 +46,24 @@ test("the tspc path leaves functions with tag errors as plain tsc emits them, an
   expect(js).toContain("async function prose(n) {\n    return n;\n}");
 });
 
+test("an error inside a cached function's body (a nested tag) leaves that function cached", () => {
+  const input = path.join(dir, "nested.ts");
+  fs.writeFileSync(input, [
+    "/** @cache */",
+    "export async function outer(n: number): Promise<number> {",
+    "  /** @cache */",
+    "  const inner = async (m: number): Promise<number> => m;",
+    "  return inner(n);",
+    "}",
+    "",
+  ].join("\n"));
+  const result = compileFiles([input]);
+  expect(result.diagnostics.map((d) => [d.line, d.code])).toEqual([[4, 93020]]);
+  const js = result.outputs.get("nested.js")!;
+  expect(js.match(/cachedCall\(/g)).toHaveLength(1);
+  expect(js).toContain('id: "nested#outer"');
+});
+
 test("the bundlers' per-file path gives the file back untouched, with the errors", () => {
   const file = path.join(dir, "bundled.ts");
   const result = transformSource(file, broken, { rootDir: dir, ts });
