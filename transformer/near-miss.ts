@@ -12,10 +12,16 @@ const NEAR_NAME = /^cach(e|ed)$/i;
 /** A tag as TypeScript reads one: `@name` at a line start or after whitespace. */
 const TAG = /(^|\s)@([A-Za-z_][\w-]*)/g;
 
-/** Warnings for the near-miss tags on the functions of `sf`; cheap for files without `@cach`. */
+/**
+ * Text that may hold a near miss: `@cached` or `@Cache` in any case but `@cache`, or `@cache` right
+ * after `//` or a plain `/*`. A file with none (only real tags, or none at all) is not walked.
+ */
+const MAY_NEAR_MISS = [/@cached\b/i, /@(?!cache)[cC][aA][cC][hH][eE]\b/, /\/\/\s*@cach/i, /\/\*(?!\*)\s*@cach/i];
+
+/** Warnings for the near-miss tags on the functions of `sf`; cheap for files without one. */
 export function findNearMissTags(ts: typeof TS, sf: TS.SourceFile): Problem[] {
   const problems: Problem[] = [];
-  if (!/@cach/i.test(sf.text)) return problems;
+  if (!MAY_NEAR_MISS.some((re) => re.test(sf.text))) return problems;
   const seen = new Set<number>();
   const visit = (node: TS.Node): void => {
     if (holdsFunction(ts, node)) {
