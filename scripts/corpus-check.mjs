@@ -2,8 +2,8 @@
 // Robustness check on any TypeScript codebase: `node scripts/corpus-check.mjs <folder> [--module esnext]`.
 //  1. untagged: every emitted file (JS, maps, declarations) must be byte-identical to plain tsc's;
 //  2. tagged: a `/** @cache */` is put on every async function and method; the transformer must not
-//     crash, every declaration file must equal plain tsc's for the same tagged sources, and every
-//     emitted JS file must still parse.
+//     crash, every declaration file and all decorator metadata (`emitDecoratorMetadata`) must equal
+//     plain tsc's for the same tagged sources, and every emitted JS file must still parse.
 // Prints a JSON summary; exits 1 on any difference. Needs `npm run build` first.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -71,7 +71,7 @@ export function checkCorpus(dir, { module = "commonjs" } = {}) {
     target: ts.ScriptTarget.ES2022, module: module === "esnext" ? ts.ModuleKind.ESNext : ts.ModuleKind.CommonJS,
     moduleResolution: ts.ModuleResolutionKind.Node10, declaration: true, sourceMap: true, skipLibCheck: true,
     outDir: join(dir, "__out"), rootDir: dir, noEmitOnError: false, jsx: ts.JsxEmit.React, allowJs: false,
-    experimentalDecorators: true, strict: false, noResolve: false, types: [],
+    experimentalDecorators: true, emitDecoratorMetadata: true, strict: false, noResolve: false, types: [],
   };
   const problems = [];
   const original = new Map(files.map((f) => [resolve(f), readFileSync(f, "utf8")]));
@@ -111,6 +111,8 @@ export function checkCorpus(dir, { module = "commonjs" } = {}) {
     if (f.endsWith(".d.ts") && ours !== text) problems.push(`declaration differs: ${relative(dir, f)}`);
     if (f.endsWith(".js") && ours !== undefined) {
       if (ours !== text) rewritten++;
+      const metadata = (js) => JSON.stringify(js.match(/__metadata\("design:\w+", [^)]*\)/g) ?? []);
+      if (metadata(ours) !== metadata(text)) problems.push(`decorator metadata differs: ${relative(dir, f)}`);
       const parsed = ts.createSourceFile(f, ours, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
       if (parsed.parseDiagnostics?.length) problems.push(`emitted JS does not parse: ${relative(dir, f)}`);
     }

@@ -11,6 +11,7 @@ import type * as TS from "typescript";
 import { problem, type Problem } from "./diagnostics";
 import { generateKeysFile, KEYS_HEADER } from "./keys-file";
 import { scanProgram } from "./project";
+import { isCommonJSScript } from "./factory";
 import { rewriteSourceFile } from "./rewrite";
 import type { ScanResult } from "./scan";
 
@@ -82,7 +83,8 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
       const result = scans.get(original);
       if (!result) return sf;
       for (const p of result.problems) report(sf, p);
-      return rewriteSourceFile(ts, context, sf, result.functions, { runtime, commonjs: emitsCommonJS(ts, program, sf) });
+      return rewriteSourceFile(ts, context, sf, result.functions,
+        { runtime, commonjs: emitsCommonJS(ts, program, sf) || isCommonJSScript(ts, original), problems: result.problems });
     };
     return ((node: TS.SourceFile | TS.Bundle) => ts.isBundle(node)
       ? context.factory.updateBundle(node, node.sourceFiles.map(transformFile))

@@ -9,6 +9,7 @@ import { problem, type Problem } from "./diagnostics";
 import { findCacheTags, isJSDocComment, tagCommentReach, type CacheTag } from "./tags";
 import { checkTypes, isPromiseLike } from "./checks";
 import { classifyThisReads } from "./this-reads";
+import { findNearMissTags } from "./near-miss";
 
 export type CachedFunctionNode = TS.FunctionDeclaration | TS.MethodDeclaration | TS.ArrowFunction | TS.FunctionExpression;
 
@@ -49,9 +50,9 @@ export interface ScanResult {
   readonly problems: Problem[];
 }
 
-/** Quick test used to skip files: no `@cache` text, nothing to do. */
+/** Quick test used to skip files: no `@cache` text in any case (near misses such as `@Cache` warn), nothing to do. */
 export function mayHaveCacheTags(text: string): boolean {
-  return text.includes("@cache");
+  return /@cache/i.test(text);
 }
 
 /** Module part of an id: the file's path relative to `rootDir`, with `/` separators and no extension. */
@@ -80,8 +81,8 @@ export function functionId(rootDir: string, fileName: string, qualifiedName: str
 /** Scan one source file. Never throws for user code: problems are returned. */
 export function scanSourceFile(ts: typeof TS, sf: TS.SourceFile, options: ScanOptions): ScanResult {
   const functions: CachedFunction[] = [];
-  const problems: Problem[] = [];
-  if (!mayHaveCacheTags(sf.text)) return { functions, problems };
+  const problems: Problem[] = findNearMissTags(ts, sf);
+  if (!sf.text.includes("@cache")) return { functions, problems };
   const tagged = new Map<TS.Node, CacheTag[]>();
   const seen = new Set<number>();
   const seenComments = new Set<number>();

@@ -18,7 +18,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as TS from "typescript";
 import type { Problem, Severity } from "./diagnostics";
-import { rewriteSourceFile } from "./rewrite";
+import { rewritableFunctions, rewriteSourceFile } from "./rewrite";
 import { mayHaveCacheTags, scanSourceFile } from "./scan";
 
 /** A source map (version 3) as bundlers take it. */
@@ -181,9 +181,10 @@ export function transformSource(fileName: string, code: string, options: Transfo
     const result = scanSourceFile(ts, sf, { rootDir });
     for (const p of result.problems) report(sf, p);
     for (const fn of result.functions) functions.push({ id: fn.id, qualifiedName: fn.qualifiedName, line: fn.line });
-    if (result.functions.length === 0) return sf;
+    const rewritable = rewritableFunctions(result.functions, result.problems);
+    if (rewritable.length === 0) return sf;
     rewritten = true;
-    return rewriteSourceFile(ts, context, sf, result.functions, { runtime, commonjs: isCommonJS });
+    return rewriteSourceFile(ts, context, sf, rewritable, { runtime, commonjs: isCommonJS });
   };
 
   const output = ts.transpileModule(code, {

@@ -53,7 +53,9 @@ export function checkCommand(ctx: Context): Command {
       const errors = lines.filter((l) => l.severity === "error").length;
       const warnings = lines.length - errors;
       if (lines.length === 0) {
-        ctx.out(`no problems: ${plural(scan.functions.length, "cached function")} in ${plural(scan.scans.size, "file")}`);
+        // Files that hold a cached function: one that only mentions `@cache` caches nothing.
+        const files = new Set(scan.functions.map((f) => f.sourceFile)).size;
+        ctx.out(`no problems: ${plural(scan.functions.length, "cached function")} in ${plural(files, "file")}`);
         return;
       }
       const files = new Set(lines.map((l) => l.file)).size;

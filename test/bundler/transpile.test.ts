@@ -11,6 +11,7 @@ import * as ts from "typescript";
 import { describe, expect, test } from "vitest";
 import { compileFiles } from "../helpers/compile";
 import { repoRoot } from "../helpers/project";
+import { Problems } from "../../transformer/diagnostics";
 import { formatTranspileDiagnostic, projectRootOf, transformSource } from "../../transformer/transpile";
 import { keyArgumentsOf, specsOf } from "./child";
 
@@ -25,7 +26,8 @@ describe.each(fs.readdirSync(transformRoot).sort())("fixtures/transform/%s", (na
     const tspc = compileFiles([input], { module: "esnext" });
     const js = tspc.outputs.get("input.js")!;
     const ours = transformSource(input, read(input), { rootDir: path.dirname(input), ts });
-    expect(ours.diagnostics).toEqual([]);
+    // Near-miss tags (the look-alikes) only warn.
+    expect(ours.diagnostics.filter((d) => d.code !== Problems.nearMissTag.code)).toEqual([]);
     expect(specsOf(ours.code)).toEqual(specsOf(js));
     expect(keyArgumentsOf(ours.code)).toEqual(keyArgumentsOf(js));
     for (const entry of ["cachedCall", "cachedHandler", "cachedFetch"]) {

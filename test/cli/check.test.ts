@@ -57,4 +57,32 @@ describe("tscaching check", () => {
     expect(lines(stale.stdout)[0]).toBe("src/keys.ts: warning: out of date: 1 helper added (keys.more); run `tscaching keys`");
     expect(stale.status).toBe(0);
   }, 240_000);
+
+  test("a near-miss tag is a warning with file and line, and its file is not counted as cached", async () => {
+    const dir = prepareProject("cli-bad");
+    fs.rmSync(path.join(dir, "src"), { recursive: true });
+    fs.mkdirSync(path.join(dir, "src"));
+    fs.writeFileSync(path.join(dir, "src/real.ts"), "/** @cache */\nexport async function real(): Promise<number> { return 1; }\n");
+    // Mentions only: prose in a comment, a tag on no function. Neither warns nor counts.
+    fs.writeFileSync(path.join(dir, "src/prose.ts"), "// Results are cached: see @Cache in the docs.\n/** @cached */\nexport const limit = 1;\n");
+    const clean = await cli(["check"], { cwd: dir });
+    expect(clean.stdout).toBe("no problems: 1 cached function in 1 file\n");
+
+    fs.writeFileSync(path.join(dir, "src/typo.ts"), [
+      "/** @cached ttl=5m */",
+      "export async function a(): Promise<number> { return 1; }",
+      "// @cache",
+      "export async function b(): Promise<number> { return 1; }",
+      "",
+    ].join("\n"));
+    const warned = await cli(["check"], { cwd: dir });
+    expect(lines(warned.stdout)).toEqual([
+      "src/typo.ts(1,5): warning TS93030: '@cached' is not a @cache tag, so this function is not cached. Did you mean /** @cache */?",
+      "src/typo.ts(3,4): warning TS93030: '@cache' in a line comment (not JSDoc) is not a @cache tag, so this function is not cached. " +
+        "Did you mean /** @cache */?",
+      "Found 2 warnings in 1 file.",
+    ]);
+    expect(warned.status).toBe(0);
+    expect((await cli(["check", "--strict"], { cwd: dir })).status).toBe(1);
+  }, 120_000);
 });

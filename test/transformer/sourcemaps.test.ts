@@ -24,3 +24,23 @@ test.each(["functions", "classes"])("fixtures/transform/%s: every original line 
   });
   expect(checked).toBeGreaterThan(3);
 });
+
+test.each(["functions", "classes"])("fixtures/transform/%s: the runtime call and the body's arrow map to the function's own lines", (name) => {
+  const input = path.resolve(__dirname, "../../fixtures/transform", name, "input.ts");
+  const source = fs.readFileSync(input, "utf8").split("\n");
+  const { outputs } = compileFiles([input], { compilerOptions: { sourceMap: true } });
+  const js = outputs.get("input.js")!.split("\n");
+  const map = new TraceMap(outputs.get("input.js.map")!);
+  let checked = 0;
+  js.forEach((line, index) => {
+    for (const m of line.matchAll(/\.cached(?:Call|Handler|Fetch)\(|\{ (\w+): (?:async )?\(\) =>/g)) {
+      const position = originalPositionFor(map, { line: index + 1, column: m.index! + 1 });
+      expect(position.line, `${line.trim()} (output line ${index + 1})`).not.toBeNull();
+      // The line it maps to is inside a tagged function: a @cache tag sits at most a few lines above.
+      const above = source.slice(Math.max(0, position.line! - 6), position.line!).join("\n");
+      expect(above, line.trim()).toMatch(/@cache/);
+      checked++;
+    }
+  });
+  expect(checked).toBeGreaterThan(5);
+});

@@ -4,6 +4,7 @@
  */
 import * as ts from "typescript";
 import { describe, expect, test } from "vitest";
+import { nearMissIn } from "../../transformer/near-miss";
 import { findCacheTags, parseTtl } from "../../transformer/tags";
 
 const comments = [
@@ -57,5 +58,23 @@ describe("options", () => {
     expect(problems).toHaveLength(1);
     expect(problems[0].code).toBe(93003);
     expect(comment.slice(problems[0].start - 100, problems[0].start - 100 + problems[0].length)).toBe("5q");
+  });
+});
+
+describe("nearMissIn", () => {
+  test("finds comments meant as a @cache tag, with the tag's offset", () => {
+    expect(nearMissIn("/** @cached ttl=5m */", 10)).toEqual({ text: "'@cached'", start: 14, length: 7 });
+    expect(nearMissIn("/**\n * Gets a user.\n * @Cache\n */", 0)?.text).toBe("'@Cache'");
+    expect(nearMissIn("// @cache", 0)).toEqual({ text: "'@cache' in a line comment (not JSDoc)", start: 3, length: 6 });
+    expect(nearMissIn("//@cache ttl=5m", 0)?.start).toBe(2);
+    expect(nearMissIn("/* @CACHE */", 0)?.text).toBe("'@CACHE' in a block comment (not JSDoc)");
+  });
+
+  test("leaves real tags, prose and other tags alone", () => {
+    for (const comment of ["/** @cache */", "/** @cache ttl=5m\n * @cached is prose here */", "// results are @cached upstream",
+      "/* see @cache in the README */", "/** {@link cache} and mail@cache.org */", "/** @cacheKey x */", "// @CacheTTL(5)",
+      "/** `@cache` */", "/**/"]) {
+      expect(nearMissIn(comment, 0), comment).toBeUndefined();
+    }
   });
 });
