@@ -95,9 +95,7 @@ describe("a NestJS-style service", () => {
     expect(built.output).not.toContain("users.service.ts");
   }, 120_000);
 
-  // KNOWN BUG, fixed on another branch (transformer/rewrite.ts still rewrites a function whose tag
-  // has errors): `test.fails` until that lands; then this fails, and `.fails` must go.
-  test.fails("a function whose tag has errors is emitted unchanged: exactly as plain tsc emits it, no caching", () => {
+  test("a function whose tag has errors is emitted unchanged: exactly as plain tsc emits it, no caching", () => {
     const dir = project();
     fs.writeFileSync(path.join(dir, "src/tenant.ts"), TENANT);
     expect(compileProject(dir).status).not.toBe(0);
