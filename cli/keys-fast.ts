@@ -89,7 +89,7 @@ export function keysWithoutChecker(configPath: string, parsed: TS.ParsedCommandL
   }
   let text: string;
   try {
-    text = generateKeysFile(ts, syntax.program(files.options), scan.scans, outFile);
+    text = generateKeysFile(ts, syntax.program(files.options), scan.scans, outFile, loaded.settings.runtime);
   } catch (error) {
     if (error instanceof NeedsChecker) return fallBack(`keys.ts needs a type: ${error.message}`);
     throw error;

@@ -16,6 +16,7 @@ import type * as TS from "typescript";
 import { scanProgram } from "../transformer/project";
 import type { CachedFunction, ScanResult } from "../transformer/scan";
 import type { Problem } from "../transformer/diagnostics";
+import { resolveSettings, transformerEntry, type TscachingSettings } from "../transformer/settings";
 import { CliError } from "./errors";
 
 let common: typeof Common | undefined;
@@ -146,8 +147,8 @@ export class ProjectFiles {
 export interface LoadedProject {
   /** Absolute path of the tsconfig file. */
   readonly configPath: string;
-  /** The tsconfig's folder, which ids are relative to. */
-  readonly rootDir: string;
+  /** The tsconfig's transformer entry, resolved: `rootDir` (which ids are relative to), `runtime`, `warnings`. */
+  readonly settings: TscachingSettings;
   readonly parsed: TS.ParsedCommandLine;
   readonly files: ProjectFiles;
   readonly program: TS.Program;
@@ -241,7 +242,8 @@ export function loadProject(configPath: string,
   const rootNames = parsed.fileNames.filter((file) => !excluded.has(path.resolve(file))).map((file) => files.standardize(file));
   const compilerOptions = options.noLib ? { ...files.options, noLib: true } : files.options;
   const program = morphTs().createProgram(rootNames, compilerOptions, files.host);
-  return { configPath, rootDir: path.dirname(configPath), parsed, files, program, excluded };
+  const settings = resolveSettings(path.dirname(configPath), transformerEntry(parsed.options));
+  return { configPath, settings, parsed, files, program, excluded };
 }
 
 /**
@@ -249,7 +251,7 @@ export function loadProject(configPath: string,
  * `types: false` scans the syntax alone (bind the program first: the scanner needs parent nodes).
  */
 export function scanProject(loaded: LoadedProject, options: { types?: boolean } = {}): ProjectScan {
-  const all = scanProgram(morphTs(), loaded.program, { rootDir: loaded.rootDir, types: options.types });
+  const all = scanProgram(morphTs(), loaded.program, { rootDir: loaded.settings.rootDir, types: options.types });
   // An excluded file still enters the program when another file imports it: drop it here.
   const scans = new Map([...all].filter(([sf]) => !loaded.excluded.has(path.resolve(sf.fileName))));
   const functions: FoundFunction[] = [];

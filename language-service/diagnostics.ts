@@ -6,17 +6,12 @@ import type * as TS from "typescript";
 import * as path from "node:path";
 import { problem, type Problem } from "../transformer/diagnostics";
 import { generateKeysFile, KEYS_HEADER } from "../transformer/keys-file";
-import { projectRoot, scanProgram } from "../transformer/project";
+import { scanProgram } from "../transformer/project";
 import type { ScanResult } from "../transformer/scan";
+import { programSettings, type SettingsInput } from "../transformer/settings";
 
-export interface EditorSettings {
-  /** `"off"` hides warnings, `"error"` shows them as errors; otherwise they are warnings. */
-  readonly warnings?: string;
-  /** Folder ids are relative to (absolute, or relative to the tsconfig's folder). */
-  readonly rootDir?: string;
-  /** Module the rewritten code imports (shapes the expected keys.ts). */
-  readonly runtime?: string;
-}
+/** The editor plugin's own entry may repeat `rootDir`, `runtime` and `warnings`; they win over the transformer entry's. */
+export type EditorSettings = SettingsInput;
 
 const scansByProgram = new WeakMap<TS.Program, Map<string, Map<TS.SourceFile, ScanResult>>>();
 
@@ -29,31 +24,18 @@ function scansOf(ts: typeof TS, program: TS.Program, rootDir: string): Map<TS.So
   return scans;
 }
 
-/** The `{ "transform": "tscaching/transformer", ... }` entry of a tsconfig's plugins, if any. */
-export function transformerEntry(options: TS.CompilerOptions): EditorSettings {
-  const plugins = (options.plugins ?? []) as unknown as Array<Record<string, unknown>>;
-  const entry = plugins.find((p) => typeof p.transform === "string" && /^tscaching\/transformer(?:\/|$)/.test(p.transform));
-  if (!entry) return {};
-  return {
-    warnings: typeof entry.warnings === "string" ? entry.warnings : undefined,
-    rootDir: typeof entry.rootDir === "string" ? entry.rootDir : undefined,
-    runtime: typeof entry.runtime === "string" ? entry.runtime : undefined,
-  };
-}
-
 /** tscaching's diagnostics for `fileName` in `program` (none for files it does not concern). */
 export function tscachingDiagnostics(ts: typeof TS, program: TS.Program, fileName: string,
-                                     settings: EditorSettings = {}): TS.Diagnostic[] {
+                                     own: EditorSettings = {}): TS.Diagnostic[] {
   const sf = program.getSourceFile(fileName);
   if (!sf) return [];
   const isKeysFile = sf.text.startsWith(KEYS_HEADER);
   if (!isKeysFile && !sf.text.includes("@cache")) return [];
-  const root = projectRoot(program);
-  const rootDir = settings.rootDir ? path.resolve(root, settings.rootDir) : root;
-  const scans = scansOf(ts, program, rootDir);
+  const settings = programSettings(program, own);
+  const scans = scansOf(ts, program, settings.rootDir);
   const problems: Problem[] = [];
   if (isKeysFile) {
-    const expected = generateKeysFile(ts, program, scans, sf.fileName, settings.runtime ?? "tscaching");
+    const expected = generateKeysFile(ts, program, scans, sf.fileName, settings.runtime);
     if (expected !== sf.text) problems.push(problem("staleKeys", 0, KEYS_HEADER.length, path.basename(sf.fileName)));
   } else {
     problems.push(...scans.get(sf)?.problems ?? []);

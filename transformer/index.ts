@@ -13,8 +13,9 @@ import { generateKeysFile, KEYS_HEADER } from "./keys-file";
 import { scanProgram } from "./project";
 import { rewriteSourceFile } from "./rewrite";
 import type { ScanResult } from "./scan";
+import { programSettings, type WarningMode } from "./settings";
 
-/** Options read from the plugin entry in tsconfig.json. */
+/** Options read from the plugin entry in tsconfig.json (resolved by `resolveSettings`). */
 export interface TscachingPluginConfig {
   /**
    * What to do with warnings (e.g. a method reading `this` with no `key=`). tsc exits with status 2
@@ -24,10 +25,10 @@ export interface TscachingPluginConfig {
    * - `"error"`: report them as errors.
    * - `"off"`: ignore them.
    */
-  warnings?: "warn" | "diagnostic" | "error" | "off";
+  warnings?: WarningMode;
   /** Module the rewritten code imports. @default "tscaching" */
   runtime?: string;
-  /** Folder that ids are relative to. @default the tsconfig's folder */
+  /** Folder that ids are relative to, relative to the tsconfig's folder. @default the tsconfig's folder */
   rootDir?: string;
 }
 
@@ -37,18 +38,12 @@ export interface TransformerExtras {
   addDiagnostic: (diagnostic: TS.Diagnostic) => number;
 }
 
-const WARNING_MODES = ["warn", "diagnostic", "error", "off"];
-
 /** ts-patch "program" plugin: `(program, config, extras) => TransformerFactory`. */
 export default function tscachingTransformer(program: TS.Program, config: TscachingPluginConfig = {},
                                              extras?: Partial<TransformerExtras>): TS.TransformerFactory<TS.SourceFile> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts: typeof TS = extras?.ts ?? require("typescript");
-  const warnings = config.warnings ?? "warn";
-  if (!WARNING_MODES.includes(warnings)) {
-    throw new TypeError(`tscaching: plugin option "warnings" must be one of ${WARNING_MODES.join(", ")}; got ${JSON.stringify(warnings)}`);
-  }
-  const runtime = config.runtime ?? "tscaching";
+  const { rootDir, runtime, warnings } = programSettings(program, config);
   let scans: Map<TS.SourceFile, ScanResult> | undefined;
 
   const report = (sf: TS.SourceFile, p: Problem) => {
@@ -70,7 +65,7 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
 
   return (context) => {
     const transformFile = (sf: TS.SourceFile): TS.SourceFile => {
-      scans ??= scanProgram(ts, program, { rootDir: config.rootDir });
+      scans ??= scanProgram(ts, program, { rootDir });
       // The program's own SourceFile object is the key; files outside the project are not scanned.
       const original = program.getSourceFile(sf.fileName) ?? sf;
       if (original.text.startsWith(KEYS_HEADER)) {

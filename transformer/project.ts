@@ -6,12 +6,7 @@ import type * as TS from "typescript";
 import * as path from "node:path";
 import { problem } from "./diagnostics";
 import { mayHaveCacheTags, scanSourceFile, type ScanResult } from "./scan";
-
-/** The folder ids are relative to: the tsconfig's folder, else the program's current directory. */
-export function projectRoot(program: TS.Program): string {
-  const configFile = program.getCompilerOptions().configFilePath;
-  return typeof configFile === "string" ? path.dirname(configFile) : program.getCurrentDirectory();
-}
+import { programSettings } from "./settings";
 
 /** Files the user wrote: not declaration files, not dependencies. */
 export function isProjectFile(program: TS.Program, sf: TS.SourceFile): boolean {
@@ -21,7 +16,7 @@ export function isProjectFile(program: TS.Program, sf: TS.SourceFile): boolean {
 /** Scan every project file of a program; duplicate ids are reported on each later occurrence. */
 export function scanProgram(ts: typeof TS, program: TS.Program, options: { rootDir?: string; types?: boolean } = {}):
     Map<TS.SourceFile, ScanResult> {
-  const rootDir = options.rootDir ?? projectRoot(program);
+  const rootDir = options.rootDir ?? programSettings(program).rootDir;
   const checker = options.types === false ? undefined : program.getTypeChecker();
   const results = new Map<TS.SourceFile, ScanResult>();
   const firstById = new Map<string, string>();

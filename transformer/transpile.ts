@@ -14,12 +14,14 @@
  * const { code, map, diagnostics } = transformSource("/app/src/db.ts", text, { rootDir: "/app" });
  * ```
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as TS from "typescript";
 import type { Problem, Severity } from "./diagnostics";
 import { rewriteSourceFile } from "./rewrite";
 import { mayHaveCacheTags, scanSourceFile } from "./scan";
+import { fileSettings } from "./settings";
+
+export { findTsconfig } from "./settings";
 
 /** A source map (version 3) as bundlers take it. */
 export interface SourceMapV3 {
@@ -33,9 +35,12 @@ export interface SourceMapV3 {
 }
 
 export interface TransformSourceOptions {
-  /** Folder ids are relative to: the tsconfig's folder under tspc. @default the nearest tsconfig.json's folder */
+  /**
+   * Folder ids are relative to (relative paths: to the nearest tsconfig.json's folder).
+   * @default the nearest tsconfig's transformer entry's `rootDir`, else that tsconfig's folder, as under tspc
+   */
   readonly rootDir?: string;
-  /** Module the rewritten code imports. @default "tscaching" */
+  /** Module the rewritten code imports. @default the nearest tsconfig's transformer entry's `runtime`, else "tscaching" */
   readonly runtime?: string;
   /** The TypeScript module to use. @default the project's `typescript`, else the one next to tscaching */
   readonly ts?: typeof TS;
@@ -120,33 +125,9 @@ export function loadTypeScript(rootDir?: string): typeof TS {
   return ts;
 }
 
-const configByDir = new Map<string, string | undefined>();
-
-/** The nearest `tsconfig.json` at or above `dir`, or undefined. */
-export function findTsconfig(dir: string): string | undefined {
-  const seen: string[] = [];
-  let found: string | undefined;
-  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
-    if (configByDir.has(current)) {
-      found = configByDir.get(current);
-      break;
-    }
-    seen.push(current);
-    const candidate = path.join(current, "tsconfig.json");
-    if (fs.existsSync(candidate)) {
-      found = candidate;
-      break;
-    }
-    if (path.dirname(current) === current) break;
-  }
-  for (const d of seen) configByDir.set(d, found);
-  return found;
-}
-
-/** The folder ids are relative to for a file: its nearest tsconfig.json's folder (tspc's default), else its own folder. */
-export function projectRootOf(fileName: string): string {
-  const config = findTsconfig(path.dirname(fileName));
-  return config ? path.dirname(config) : path.dirname(path.resolve(fileName));
+/** The folder ids are relative to for a file: its project's `rootDir` (the tsconfig's folder unless the entry says otherwise). */
+export function projectRootOf(fileName: string, ts: typeof TS = loadTypeScript(path.dirname(path.resolve(fileName)))): string {
+  return fileSettings(ts, fileName).rootDir;
 }
 
 /** `src/db.ts(3,5): error TS93003: @cache: malformed ttl '5x'`, relative to `cwd`. */
@@ -164,9 +145,8 @@ export function transformSource(fileName: string, code: string, options: Transfo
     ({ code, map: null, diagnostics, functions, transformed: false });
   if (!mayHaveCacheTags(code)) return untouched();
   const absolute = path.resolve(fileName);
-  const rootDir = options.rootDir ?? projectRootOf(absolute);
-  const ts = options.ts ?? loadTypeScript(rootDir);
-  const runtime = options.runtime ?? "tscaching";
+  const ts = options.ts ?? loadTypeScript(path.dirname(absolute));
+  const { rootDir, runtime } = fileSettings(ts, absolute, { rootDir: options.rootDir, runtime: options.runtime });
   const isCommonJS = /\.c[jt]s$/.test(absolute);
   const diagnostics: TranspileDiagnostic[] = [];
   const functions: TranspiledFunction[] = [];
