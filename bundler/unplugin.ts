@@ -12,6 +12,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as TS from "typescript";
 import { createUnplugin, type UnpluginContext, type UnpluginFactory } from "unplugin";
+import type { Severity } from "../transformer/diagnostics";
+import { IdOwners } from "../transformer/project";
+import { shownSeverity } from "../transformer/report";
 import { fileProject, resolveSettings, type WarningMode } from "../transformer/settings";
 import { formatTranspileDiagnostic, loadTypeScript, transformSource, type TranspileDiagnostic } from "../transformer/transpile";
 
@@ -61,12 +64,12 @@ const factory: UnpluginFactory<TscachingPluginOptions | undefined, false> = (opt
   resolveSettings(process.cwd(), own);
   const include = options.include ?? DEFAULT_INCLUDE;
   const exclude = options.exclude ?? DEFAULT_EXCLUDE;
-  /** Which file declares each id, for the duplicate-id check across files. */
-  const idOwners = new Map<string, { file: string; qualifiedName: string; line: number }>();
+  /** Which file declares each id, for the duplicate-id check across files (a deleted file's ids are free). */
+  const ids = new IdOwners((file) => fs.existsSync(file));
 
-  const report = (ctx: UnpluginContext, d: TranspileDiagnostic, severity: "error" | "warn") => {
+  const report = (ctx: UnpluginContext, d: TranspileDiagnostic, severity: Severity) => {
     const message = {
-      message: formatTranspileDiagnostic({ ...d, category: severity === "error" ? "error" : d.category }),
+      message: formatTranspileDiagnostic({ ...d, category: severity }),
       id: d.fileName, code: `TS${d.code}`, plugin: "tscaching",
       loc: { file: d.fileName, line: d.line, column: d.column - 1 },
     };
@@ -88,28 +91,12 @@ const factory: UnpluginFactory<TscachingPluginOptions | undefined, false> = (opt
         const ts = options.typescript ?? loadTypeScript(path.dirname(file));
         const project = fileProject(ts, file);
         const settings = resolveSettings(project.configDir, own, project.entry);
-        const warnings = settings.warnings;
         const result = transformSource(file, code, {
-          rootDir: settings.rootDir, runtime: settings.runtime, ts, compilerOptions: project.compilerOptions,
+          rootDir: settings.rootDir, runtime: settings.runtime, ts, compilerOptions: project.compilerOptions, ids,
         });
-        const diagnostics = [...result.diagnostics];
-        // Across files: the first file to declare an id keeps it (as tspc reports each later one).
-        for (const [id, owner] of idOwners) if (owner.file === file) idOwners.delete(id);
-        for (const fn of result.functions) {
-          const owner = idOwners.get(fn.id);
-          if (owner && owner.file !== file && fs.existsSync(owner.file)) {
-            diagnostics.push({
-              fileName: file, code: 93016, category: "error", line: fn.line, column: 1, start: 0, length: 0,
-              message: `@cache: id '${fn.id}' is already used by '${owner.qualifiedName}' at ` +
-                `${path.relative(project.configDir, owner.file).replace(/\\/g, "/")}:${owner.line}. Give one of them a distinct name=.`,
-            });
-          } else {
-            idOwners.set(fn.id, { file, qualifiedName: fn.qualifiedName, line: fn.line });
-          }
-        }
         let failed = false;
-        for (const d of diagnostics) {
-          const severity = d.category === "error" ? "error" : warnings === "error" ? "error" : warnings === "off" ? undefined : "warn";
+        for (const d of result.diagnostics) {
+          const severity = shownSeverity(d.category, settings.warnings);
           if (!severity) continue;
           failed ||= severity === "error";
           // rollup and vite throw here; esbuild collects the message and needs a result to attach it to.

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { problem, type Problem } from "../transformer/diagnostics";
 import { generateKeysFile, KEYS_HEADER } from "../transformer/keys-file";
 import { scanProgram } from "../transformer/project";
+import { toDiagnostic } from "../transformer/report";
 import type { ScanResult } from "../transformer/scan";
 import { programSettings, type SettingsInput } from "../transformer/settings";
 
@@ -40,12 +41,5 @@ export function tscachingDiagnostics(ts: typeof TS, program: TS.Program, fileNam
   } else {
     problems.push(...scans.get(sf)?.problems ?? []);
   }
-  const diagnostics: TS.Diagnostic[] = [];
-  for (const p of problems) {
-    if (p.severity === "warning" && settings.warnings === "off") continue;
-    const category = p.severity === "error" || settings.warnings === "error"
-      ? ts.DiagnosticCategory.Error : ts.DiagnosticCategory.Warning;
-    diagnostics.push({ file: sf, start: p.start, length: p.length, messageText: p.message, code: p.code, category, source: "tscaching" });
-  }
-  return diagnostics;
+  return problems.flatMap((p) => toDiagnostic(ts, sf, p, settings.warnings) ?? []);
 }

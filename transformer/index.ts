@@ -11,6 +11,7 @@ import type * as TS from "typescript";
 import { problem, type Problem } from "./diagnostics";
 import { generateKeysFile, KEYS_HEADER } from "./keys-file";
 import { scanProgram } from "./project";
+import { toDiagnostic } from "./report";
 import { rewriteSourceFile } from "./rewrite";
 import type { ScanResult } from "./scan";
 import { programSettings, type WarningMode } from "./settings";
@@ -47,14 +48,10 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
   let scans: Map<TS.SourceFile, ScanResult> | undefined;
 
   const report = (sf: TS.SourceFile, p: Problem) => {
-    const severity = p.severity === "warning" ? warnings : "error";
-    if (severity === "off") return;
-    const diagnostic: TS.Diagnostic = {
-      file: sf, start: p.start, length: p.length, messageText: p.message, code: p.code, source: "tscaching",
-      category: severity === "diagnostic" ? ts.DiagnosticCategory.Warning : ts.DiagnosticCategory.Error,
-    };
-    if (severity === "warn" || !extras?.addDiagnostic) {
-      if (severity === "warn") diagnostic.category = ts.DiagnosticCategory.Warning;
+    const diagnostic = toDiagnostic(ts, sf, p, warnings);
+    if (!diagnostic) return;
+    // "warn": a warning goes to stderr, so that tsc's exit status stays 0 (it exits 2 on any diagnostic).
+    if ((warnings === "warn" && diagnostic.category === ts.DiagnosticCategory.Warning) || !extras?.addDiagnostic) {
       process.stderr.write(ts.formatDiagnostic(diagnostic, {
         getCanonicalFileName: (f) => f, getCurrentDirectory: () => program.getCurrentDirectory(), getNewLine: () => "\n",
       }));

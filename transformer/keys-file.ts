@@ -34,7 +34,7 @@ export function generateKeysFile(ts: typeof TS, program: TS.Program, scans: Read
     return alias;
   };
   const leaves: Leaf[] = functions.map(({ sf, fn }) => ({
-    path: (fn.tag.name ?? fn.qualifiedName).split("."),
+    path: fn.idName.split("."),
     text: fn.http && !fn.tag.key ? requestHelperText(fn) : helperText(ts, checker, sf, fn, moduleAlias),
   }));
   const used = (name: string) => leaves.some((leaf) => leaf.text.startsWith(`${name}<`) || leaf.text.startsWith(`${name}(`));

@@ -1,16 +1,45 @@
 /**
  * Program-wide scanning: every project file that mentions `@cache`, plus the checks that need more
- * than one file (duplicate ids). Used by the transformer and by `tscaching check` / `list`.
+ * than one function (duplicate ids). Used by the transformer, the editor plugin and the CLI; the
+ * duplicate-id check is also what the per-file rewrite (`transformSource`) and the bundler plugins use.
  */
 import type * as TS from "typescript";
 import * as path from "node:path";
-import { problem } from "./diagnostics";
-import { mayHaveCacheTags, scanSourceFile, type ScanResult } from "./scan";
+import { problem, type Problem } from "./diagnostics";
+import { mayHaveCacheTags, scanSourceFile, type CachedFunction, type ScanResult } from "./scan";
 import { programSettings } from "./settings";
 
 /** Files the user wrote: not declaration files, not dependencies. */
 export function isProjectFile(program: TS.Program, sf: TS.SourceFile): boolean {
   return !sf.isDeclarationFile && !program.isSourceFileFromExternalLibrary(sf) && !program.isSourceFileDefaultLibrary(sf);
+}
+
+/**
+ * Which function holds each id. The first function to claim an id keeps it; every later one, in the
+ * same file or another, gets a duplicate-id error (93016). A tool that sees files again (a bundler
+ * in watch mode) forgets a file's claims before scanning it anew.
+ */
+export class IdOwners {
+  readonly #owners = new Map<string, { file: string; description: string }>();
+
+  /** `isCurrent(file)` says whether a claim of another file still stands (that file may have been deleted). */
+  constructor(private readonly isCurrent: (file: string) => boolean = () => true) {}
+
+  /** Drop every claim of `file`. */
+  forget(file: string): void {
+    for (const [id, owner] of this.#owners) if (owner.file === file) this.#owners.delete(id);
+  }
+
+  /** Claim `fn`'s id for `file`: undefined when it is free, else the duplicate-id problem at its tag. */
+  claim(rootDir: string, file: string, fn: CachedFunction): Problem | undefined {
+    const owner = this.#owners.get(fn.id);
+    if (owner && (owner.file === file || this.isCurrent(owner.file))) {
+      return problem("duplicateId", fn.tag.start, 6, fn.id, owner.description);
+    }
+    const where = `${path.relative(rootDir, file).replace(/\\/g, "/")}:${fn.line}`;
+    this.#owners.set(fn.id, { file, description: `'${fn.qualifiedName}' at ${where}` });
+    return undefined;
+  }
 }
 
 /** Scan every project file of a program; duplicate ids are reported on each later occurrence. */
@@ -19,19 +48,13 @@ export function scanProgram(ts: typeof TS, program: TS.Program, options: { rootD
   const rootDir = options.rootDir ?? programSettings(program).rootDir;
   const checker = options.types === false ? undefined : program.getTypeChecker();
   const results = new Map<TS.SourceFile, ScanResult>();
-  const firstById = new Map<string, string>();
+  const ids = new IdOwners();
   for (const sf of program.getSourceFiles()) {
     if (!isProjectFile(program, sf) || !mayHaveCacheTags(sf.text)) continue;
     const result = scanSourceFile(ts, sf, { rootDir, checker });
     for (const fn of result.functions) {
-      const where = `${path.relative(rootDir, sf.fileName).replace(/\\/g, "/")}:${fn.line}`;
-      const first = firstById.get(fn.id);
-      if (first) {
-        const start = fn.tag.start;
-        result.problems.push(problem("duplicateId", start, 6, fn.id, first));
-      } else {
-        firstById.set(fn.id, `'${fn.qualifiedName}' at ${where}`);
-      }
+      const duplicate = ids.claim(rootDir, sf.fileName, fn);
+      if (duplicate) result.problems.push(duplicate);
     }
     results.set(sf, result);
   }

@@ -21,8 +21,14 @@ export type ResolvedKeyPart =
 export interface CachedFunction {
   /** The key's stable id: `name=` or `<module path>#<qualified name>`. */
   readonly id: string;
-  /** `getEmail`, `DB.get`, `api.users.get`, `default`. */
+  /** `getEmail`, `DB.get`, `api.users.get`, `default`: the path from module level, as code reaches it. */
   readonly qualifiedName: string;
+  /**
+   * The name part of the id and the helper's path in keys.ts: `name=` when given, else the qualified
+   * name, with `static` before the member name of a static class member (`Repo.static.find`), so a
+   * static method never shares an id with the instance method of the same name (`Repo.find`).
+   */
+  readonly idName: string;
   readonly node: CachedFunctionNode;
   readonly tag: CacheTag;
   readonly keyParts: readonly ResolvedKeyPart[];
@@ -74,6 +80,13 @@ function relative(from: string, to: string): string {
 /** The id of a cached function: `name=` when given, else module path plus qualified name. */
 export function functionId(rootDir: string, fileName: string, qualifiedName: string, name?: string): string {
   return name ?? `${modulePath(rootDir, fileName)}#${qualifiedName}`;
+}
+
+/** `Repo.find` of a static member → `Repo.static.find`; everything else as it is. */
+export function staticName(qualifiedName: string, isStatic: boolean): string {
+  if (!isStatic) return qualifiedName;
+  const dot = qualifiedName.lastIndexOf(".");
+  return `${qualifiedName.slice(0, dot)}.static${qualifiedName.slice(dot)}`;
 }
 
 /** Scan one source file. Never throws for user code: problems are returned. */
@@ -216,7 +229,8 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
     problems.push(problem("notAsync", ...reportAt, qualifiedName));
     return undefined;
   }
-  const isStatic = !!ts.getModifiers(declaration as TS.HasModifiers)?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
+  const isStatic = !!place.owner && !ts.isObjectLiteralExpression(place.owner) &&
+    !!ts.getModifiers(declaration as TS.HasModifiers)?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
   // A handler without key= is keyed by its request (method, path, query, vary headers) at run time.
   const keyParts = http && !tag.key ? []
     : resolveKeyParts(ts, sf, fn, tag, place.owner, isStatic, options.checker, qualifiedName, problems);
@@ -224,9 +238,10 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
   if (!tag.key && !http && place.owner && readsThis(ts, fn)) {
     problems.push(problem("readsThis", ...reportAt, qualifiedName));
   }
+  const idName = tag.name ?? staticName(qualifiedName, isStatic);
   const result: CachedFunction = {
-    id: functionId(options.rootDir, sf.fileName, qualifiedName, tag.name),
-    qualifiedName, node: fn, tag, keyParts, isAsync, isStatic, owner: place.owner,
+    id: functionId(options.rootDir, sf.fileName, idName, tag.name),
+    qualifiedName, idName, node: fn, tag, keyParts, isAsync, isStatic, owner: place.owner,
     line: sf.getLineAndCharacterOfPosition(fn.getStart(sf)).line + 1,
     http,
   };

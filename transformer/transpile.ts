@@ -6,8 +6,9 @@
  * Without a type checker, decisions that need types fall back to the syntax: a function must be
  * `async` or annotated `Promise<...>`, an HTTP handler is recognised by its annotations
  * (`IncomingMessage`/`ServerResponse`, `Request`/`Response`) or an explicit `http=` option, and the
- * type checks (93018, 93023), duplicate ids across files (93016) and the stale keys.ts warning
- * (93024) come from tspc, `tscaching check` and the editor plugin instead.
+ * type checks (93018, 93023) and the stale keys.ts warning (93024) come from tspc, `tscaching check`
+ * and the editor plugin instead. Duplicate ids (93016) are found within the file, and across files
+ * when the caller passes one `ids` registry for all of them (the bundler plugins do).
  *
  * @example
  * ```ts
@@ -17,6 +18,7 @@
 import * as path from "node:path";
 import type * as TS from "typescript";
 import type { Problem, Severity } from "./diagnostics";
+import { IdOwners } from "./project";
 import { rewriteSourceFile } from "./rewrite";
 import { mayHaveCacheTags, scanSourceFile } from "./scan";
 import { fileSettings } from "./settings";
@@ -51,6 +53,11 @@ export interface TransformSourceOptions {
   readonly compilerOptions?: TS.CompilerOptions;
   /** Produce a source map. @default true */
   readonly sourceMap?: boolean;
+  /**
+   * The ids claimed so far, for the duplicate-id check (93016) across files: a bundler passes one
+   * registry for the whole build. @default a fresh one (duplicates within the file only)
+   */
+  readonly ids?: IdOwners;
 }
 
 /** A tscaching problem found in one file, with its position. */
@@ -147,6 +154,7 @@ export function transformSource(fileName: string, code: string, options: Transfo
   const absolute = path.resolve(fileName);
   const ts = options.ts ?? loadTypeScript(path.dirname(absolute));
   const { rootDir, runtime } = fileSettings(ts, absolute, { rootDir: options.rootDir, runtime: options.runtime });
+  const ids = options.ids ?? new IdOwners();
   const isCommonJS = /\.c[jt]s$/.test(absolute);
   const diagnostics: TranspileDiagnostic[] = [];
   const functions: TranspiledFunction[] = [];
@@ -159,6 +167,11 @@ export function transformSource(fileName: string, code: string, options: Transfo
   };
   const before: TS.TransformerFactory<TS.SourceFile> = (context) => (sf) => {
     const result = scanSourceFile(ts, sf, { rootDir });
+    ids.forget(absolute);
+    for (const fn of result.functions) {
+      const duplicate = ids.claim(rootDir, absolute, fn);
+      if (duplicate) result.problems.push(duplicate);
+    }
     for (const p of result.problems) report(sf, p);
     for (const fn of result.functions) functions.push({ id: fn.id, qualifiedName: fn.qualifiedName, line: fn.line });
     if (result.functions.length === 0) return sf;

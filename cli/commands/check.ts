@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import type * as TS from "typescript";
 import { KEYS_HEADER } from "../../transformer/keys-file";
+import { shownSeverity } from "../../transformer/report";
 import { diffKeys, generateKeys, readKeysFile, summarizeDiff } from "../keys-registry";
 import { displayPath, examples, plural, type Context } from "../output";
 import { defaultKeysFile, loadProject, readTsconfig, resolveTsconfig, scanProject, type LoadedProject } from "../project";
@@ -40,11 +41,14 @@ export function checkCommand(ctx: Context): Command {
       const keysFile = options.keys !== undefined ? path.resolve(ctx.cwd, options.keys) : defaultKeysFile(configPath);
       const loaded = loadProject(configPath, { exclude: [keysFile], parsed: readTsconfig(configPath, ctx.cwd) });
       const scan = scanProject(loaded);
-      const lines: Line[] = scan.problems.map(({ problem, sourceFile }) => {
+      // The tsconfig's `warnings` setting applies here as under tspc: "off" hides warnings, "error" makes them errors.
+      const lines: Line[] = scan.problems.flatMap(({ problem, sourceFile }) => {
+        const severity = shownSeverity(problem.severity, loaded.settings.warnings);
+        if (!severity) return [];
         const file = displayPath(ctx.cwd, path.resolve(sourceFile.fileName));
         const { line, character } = sourceFile.getLineAndCharacterOfPosition(problem.start);
-        return { file, position: problem.start, severity: problem.severity,
-          text: `${file}(${line + 1},${character + 1}): ${paint(ctx, problem.severity)} TS${problem.code}: ${problem.message}` };
+        return [{ file, position: problem.start, severity,
+          text: `${file}(${line + 1},${character + 1}): ${paint(ctx, severity)} TS${problem.code}: ${problem.message}` }];
       });
       lines.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.position - b.position));
       const keysWarning = staleKeys(ctx, loaded, scan, keysFile);
