@@ -207,8 +207,14 @@ function flatten(diagnostic: TS.Diagnostic, cwd: string): string {
   return `${file}(${line + 1},${character + 1}): ${text}`;
 }
 
-/** Parse the tsconfig (extends, include, exclude) or fail with one readable line. */
-export function readTsconfig(configPath: string, cwd = process.cwd()): TS.ParsedCommandLine {
+/** TypeScript's "No inputs were found in config file": a project with no source file yet. */
+const NO_INPUTS = 18003;
+
+/**
+ * Parse the tsconfig (extends, include, exclude) or fail with one readable line. `allowNoInputs`
+ * accepts a project with no source file yet (`init` on a brand-new project).
+ */
+export function readTsconfig(configPath: string, cwd = process.cwd(), options: { allowNoInputs?: boolean } = {}): TS.ParsedCommandLine {
   let fatal: TS.Diagnostic | undefined;
   const ts = morphTs();
   const host: TS.ParseConfigFileHost = {
@@ -219,7 +225,7 @@ export function readTsconfig(configPath: string, cwd = process.cwd()): TS.Parsed
   const rel = path.relative(cwd, configPath).replace(/\\/g, "/") || configPath;
   if (fatal || !parsed) throw new CliError(`cannot read ${rel}: ${fatal ? flatten(fatal, cwd) : "unknown error"}`);
   // "No inputs were found" is not fatal for tsc's parser, but nothing can be done without files.
-  const errors = parsed.errors.filter((d) => d.category === ts.DiagnosticCategory.Error);
+  const errors = parsed.errors.filter((d) => d.category === ts.DiagnosticCategory.Error && !(options.allowNoInputs && d.code === NO_INPUTS));
   if (errors.length > 0) {
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
     throw new CliError(`invalid tsconfig ${flatten(errors[0], cwd)}${more}`);
