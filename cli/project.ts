@@ -17,6 +17,8 @@ import { scanProgram } from "../transformer/project";
 import type { CachedFunction, ScanResult } from "../transformer/scan";
 import type { Problem } from "../transformer/diagnostics";
 import { resolveSettings, transformerEntry, type TscachingSettings } from "../transformer/settings";
+
+export { defaultKeysFile } from "../transformer/keys-location";
 import { CliError } from "./errors";
 
 let common: typeof Common | undefined;
@@ -189,13 +191,6 @@ export function resolveTsconfig(cwd: string, project: string | undefined): strin
   const inside = path.join(given, "tsconfig.json");
   if (!fs.existsSync(inside)) throw new CliError(`no tsconfig.json in folder '${project}'; pass -p <tsconfig.json>`);
   return inside;
-}
-
-/** Where `tscaching keys` writes by default: `src/keys.ts` next to the tsconfig when `src/` exists, else `keys.ts`. */
-export function defaultKeysFile(configPath: string): string {
-  const dir = path.dirname(configPath);
-  const src = path.join(dir, "src");
-  return fs.existsSync(src) && fs.statSync(src).isDirectory() ? path.join(src, "keys.ts") : path.join(dir, "keys.ts");
 }
 
 /** A config diagnostic on one line: `tsconfig.json(3,5): Property assignment expected.` */

@@ -6,6 +6,7 @@ import type * as TS from "typescript";
 import * as path from "node:path";
 import { problem, type Problem } from "../transformer/diagnostics";
 import { generateKeysFile, KEYS_HEADER } from "../transformer/keys-file";
+import { defaultKeysFile, keysFileMissing, missingKeysProblems } from "../transformer/keys-location";
 import { scanProgram } from "../transformer/project";
 import { toDiagnostic } from "../transformer/report";
 import type { ScanResult } from "../transformer/scan";
@@ -30,11 +31,14 @@ export function tscachingDiagnostics(ts: typeof TS, program: TS.Program, fileNam
                                      own: EditorSettings = {}): TS.Diagnostic[] {
   const sf = program.getSourceFile(fileName);
   if (!sf) return [];
-  const isKeysFile = sf.text.startsWith(KEYS_HEADER);
-  if (!isKeysFile && !sf.text.includes("@cache")) return [];
   const settings = programSettings(program, own);
+  const configFile = program.getCompilerOptions().configFilePath;
+  const keysFile = typeof configFile === "string" ? defaultKeysFile(configFile) : undefined;
+  const missing = keysFile !== undefined && keysFileMissing(program, keysFile) ? missingKeysProblems(ts, sf, keysFile) : [];
+  const isKeysFile = sf.text.startsWith(KEYS_HEADER);
+  if (!isKeysFile && !sf.text.includes("@cache")) return missing.flatMap((p) => toDiagnostic(ts, sf, p, settings.warnings) ?? []);
   const scans = scansOf(ts, program, settings.rootDir);
-  const problems: Problem[] = [];
+  const problems: Problem[] = [...missing];
   if (isKeysFile) {
     const expected = generateKeysFile(ts, program, scans, sf.fileName, settings.runtime);
     if (expected !== sf.text) problems.push(problem("staleKeys", 0, KEYS_HEADER.length, path.basename(sf.fileName)));
