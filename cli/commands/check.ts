@@ -4,7 +4,6 @@
  */
 import * as path from "node:path";
 import { Command } from "commander";
-import type * as TS from "typescript";
 import { KEYS_HEADER } from "../../transformer/keys-file";
 import { keysImports } from "../../transformer/keys-location";
 import { isProjectFile } from "../../transformer/project";
