@@ -27,7 +27,7 @@ import type * as TS from "typescript";
 import { hasSpecialTypeName } from "../transformer/checks";
 import type { ProblemCode } from "../transformer/diagnostics";
 import { generateKeysFile } from "../transformer/keys-file";
-import type { CachedFunction } from "../transformer/scan";
+import type { CachedFunction } from "../transformer/model";
 import { loadProject, morphTs, scanProject, type ProjectFiles } from "./project";
 
 /** The generated keys file, its helper count and the number of @cache errors in the project. */

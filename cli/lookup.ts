@@ -5,7 +5,7 @@
 import { requestKeyHelper } from "../runtime/http";
 import { cache, type CacheKey } from "../runtime/index";
 import { isValidNamespace } from "../runtime/keys";
-import type { CachedFunction } from "../transformer/scan";
+import type { CachedFunction } from "../transformer/model";
 import { CliError } from "./errors";
 import type { FoundFunction } from "./project";
 

@@ -14,7 +14,7 @@ import * as path from "node:path";
 import type * as Common from "@ts-morph/common";
 import type * as TS from "typescript";
 import { scanProgram } from "../transformer/project";
-import type { CachedFunction, ScanResult } from "../transformer/scan";
+import type { CachedFunction, ScanResult } from "../transformer/model";
 import type { Problem } from "../transformer/diagnostics";
 import { resolveSettings, transformerEntry, type TscachingSettings } from "../transformer/settings";
 

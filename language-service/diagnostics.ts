@@ -9,7 +9,7 @@ import { generateKeysFile, KEYS_HEADER } from "../transformer/keys-file";
 import { defaultKeysFile, keysFileMissing, missingKeysProblems } from "../transformer/keys-location";
 import { scanProgram } from "../transformer/project";
 import { toDiagnostic } from "../transformer/report";
-import type { ScanResult } from "../transformer/scan";
+import type { ScanResult } from "../transformer/model";
 import { programSettings, type SettingsInput } from "../transformer/settings";
 
 /** The editor plugin's own entry may repeat `rootDir`, `runtime` and `warnings`; they win over the transformer entry's. */

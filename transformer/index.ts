@@ -14,7 +14,7 @@ import { defaultKeysFile, keysFileMissing, missingKeysProblems } from "./keys-lo
 import { scanProgram } from "./project";
 import { toDiagnostic } from "./report";
 import { rewriteSourceFile } from "./rewrite";
-import type { ScanResult } from "./scan";
+import type { ScanResult } from "./model";
 import { programSettings, type WarningMode } from "./settings";
 
 /** Options read from the plugin entry in tsconfig.json (resolved by `resolveSettings`). */

@@ -6,7 +6,8 @@
 import type * as TS from "typescript";
 import * as path from "node:path";
 import { problem, type Problem } from "./diagnostics";
-import { mayHaveCacheTags, scanSourceFile, type CachedFunction, type ScanResult } from "./scan";
+import type { CachedFunction, ScanResult } from "./model";
+import { mayHaveCacheTags, scanSourceFile } from "./scan";
 import { programSettings } from "./settings";
 
 /** Files the user wrote: not declaration files, not dependencies. */

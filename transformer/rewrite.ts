@@ -12,7 +12,7 @@
  * runtime and one spec constant per function are added at the top of the file; nothing else changes.
  */
 import type * as TS from "typescript";
-import type { CachedFunction, ResolvedKeyPart } from "./scan";
+import type { CachedFunction, ResolvedKeyPart } from "./model";
 
 export interface RewriteOptions {
   /** Module specifier of the runtime the rewritten code imports. */

@@ -1,7 +1,7 @@
 /** `tscaching key <id> [args...]`: the memcached key a call would use, built by the runtime's own key functions. */
 import { Command } from "commander";
 import { cache, configure } from "../../runtime/index";
-import type { CachedFunction } from "../../transformer/scan";
+import type { CachedFunction } from "../../transformer/model";
 import { CliError, messageOf } from "../errors";
 import { callKey, findFunction, isRequestKeyed, keyPartNames, parseArg, resolveNamespace } from "../lookup";
 import { examples, plural, type Context } from "../output";
