@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import type * as TS from "typescript";
 import { KEYS_HEADER } from "../../transformer/keys-file";
+import { transformerEntry } from "../../transformer/settings";
 import { CliError, messageOf } from "../errors";
 import { projectKeys, readKeysFile } from "../keys-registry";
 import { displayPath, examples, plural, processContext, type Context } from "../output";
@@ -113,7 +114,7 @@ export function initCommand(ctx: Context = processContext()): Command {
 function pluginEdit(configPath: string, cwd: string, parsed: TS.ParsedCommandLine, editor: boolean): { text?: string; added: string[] } {
   const effective = (parsed.options.plugins ?? []) as unknown as Array<Record<string, unknown>>;
   const missing: string[] = [];
-  if (!effective.some((p) => typeof p.transform === "string" && /^tscaching\/transformer(?:\/|$)/.test(p.transform))) {
+  if (!transformerEntry(parsed.options)) {
     missing.push(TRANSFORM_ENTRY);
   }
   if (editor && !effective.some((p) => p.name === "tscaching/language-service")) missing.push(EDITOR_ENTRY);
