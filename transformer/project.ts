@@ -9,6 +9,7 @@ import { problem, type Problem } from "./diagnostics";
 import type { CachedFunction, ScanResult } from "./model";
 import { mayHaveCacheTags, scanSourceFile } from "./scan";
 import { programSettings } from "./settings";
+import { checkerTypes } from "./types";
 
 /** Files the user wrote: not declaration files, not dependencies. */
 export function isProjectFile(program: TS.Program, sf: TS.SourceFile): boolean {
@@ -47,12 +48,12 @@ export class IdOwners {
 export function scanProgram(ts: typeof TS, program: TS.Program, options: { rootDir?: string; types?: boolean } = {}):
     Map<TS.SourceFile, ScanResult> {
   const rootDir = options.rootDir ?? programSettings(program).rootDir;
-  const checker = options.types === false ? undefined : program.getTypeChecker();
+  const types = options.types === false ? undefined : checkerTypes(ts, program.getTypeChecker());
   const results = new Map<TS.SourceFile, ScanResult>();
   const ids = new IdOwners();
   for (const sf of program.getSourceFiles()) {
     if (!isProjectFile(program, sf) || !mayHaveCacheTags(sf.text)) continue;
-    const result = scanSourceFile(ts, sf, { rootDir, checker });
+    const result = scanSourceFile(ts, sf, { rootDir, types });
     for (const fn of result.functions) {
       const duplicate = ids.claim(rootDir, sf.fileName, fn);
       if (duplicate) result.problems.push(duplicate);
