@@ -3,11 +3,8 @@
  * checks and keys.ts comparison as the transformer, turned into TypeScript diagnostics.
  */
 import type * as TS from "typescript";
-import * as path from "node:path";
-import { problem, type Problem } from "../transformer/diagnostics";
-import { generateKeysFile, KEYS_HEADER } from "../transformer/keys-file";
-import { defaultKeysFile, keysFileMissing, missingKeysProblems } from "../transformer/keys-location";
-import { scanProgram } from "../transformer/project";
+import { KEYS_HEADER } from "../transformer/keys-file";
+import { fileProblems, scanProgram } from "../transformer/project";
 import { toDiagnostic } from "../transformer/report";
 import type { ScanResult } from "../transformer/model";
 import { programSettings, type SettingsInput } from "../transformer/settings";
@@ -32,18 +29,7 @@ export function tscachingDiagnostics(ts: typeof TS, program: TS.Program, fileNam
   const sf = program.getSourceFile(fileName);
   if (!sf) return [];
   const settings = programSettings(program, own);
-  const configFile = program.getCompilerOptions().configFilePath;
-  const keysFile = typeof configFile === "string" ? defaultKeysFile(configFile) : undefined;
-  const missing = keysFile !== undefined && keysFileMissing(program, keysFile) ? missingKeysProblems(ts, sf, keysFile) : [];
-  const isKeysFile = sf.text.startsWith(KEYS_HEADER);
-  if (!isKeysFile && !sf.text.includes("@cache")) return missing.flatMap((p) => toDiagnostic(ts, sf, p, settings.warnings) ?? []);
-  const scans = scansOf(ts, program, settings.rootDir);
-  const problems: Problem[] = [...missing];
-  if (isKeysFile) {
-    const expected = generateKeysFile(ts, program, scans, sf.fileName, settings.runtime);
-    if (expected !== sf.text) problems.push(problem("staleKeys", 0, KEYS_HEADER.length, path.basename(sf.fileName)));
-  } else {
-    problems.push(...scans.get(sf)?.problems ?? []);
-  }
-  return problems.flatMap((p) => toDiagnostic(ts, sf, p, settings.warnings) ?? []);
+  // A file without tags and no keys.ts is only checked for imports of a keys.ts not yet generated: no scan needed.
+  const scans = sf.text.startsWith(KEYS_HEADER) || sf.text.includes("@cache") ? scansOf(ts, program, settings.rootDir) : new Map();
+  return fileProblems(ts, program, sf, scans, settings.runtime).flatMap((p) => toDiagnostic(ts, sf, p, settings.warnings) ?? []);
 }

@@ -6,12 +6,10 @@
  * { "compilerOptions": { "plugins": [{ "transform": "tscaching/transformer", "warnings": "warn" }] } }
  * ```
  */
-import * as path from "node:path";
 import type * as TS from "typescript";
-import { problem, type Problem } from "./diagnostics";
-import { generateKeysFile, KEYS_HEADER } from "./keys-file";
-import { defaultKeysFile, keysFileMissing, missingKeysProblems } from "./keys-location";
-import { scanProgram } from "./project";
+import type { Problem } from "./diagnostics";
+import { KEYS_HEADER } from "./keys-file";
+import { fileProblems, scanProgram } from "./project";
 import { toDiagnostic } from "./report";
 import { rewriteSourceFile } from "./rewrite";
 import type { ScanResult } from "./model";
@@ -61,26 +59,15 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
     extras.addDiagnostic(diagnostic);
   };
 
-  // An import of a keys.ts that was never generated: TypeScript says "Cannot find module", we say why.
-  const configFile = program.getCompilerOptions().configFilePath;
-  const keysFile = typeof configFile === "string" ? defaultKeysFile(configFile) : undefined;
-  const keysMissing = keysFile !== undefined && keysFileMissing(program, keysFile);
-
   return (context) => {
     const transformFile = (sf: TS.SourceFile): TS.SourceFile => {
       scans ??= scanProgram(ts, program, { rootDir });
       // The program's own SourceFile object is the key; files outside the project are not scanned.
       const original = program.getSourceFile(sf.fileName) ?? sf;
-      if (keysMissing) for (const p of missingKeysProblems(ts, original, keysFile)) report(sf, p);
-      if (original.text.startsWith(KEYS_HEADER)) {
-        // A generated registry: compare it with what `tscaching keys` would write now.
-        const expected = generateKeysFile(ts, program, scans, original.fileName, runtime);
-        if (expected !== original.text) report(sf, problem("staleKeys", 0, KEYS_HEADER.length, path.basename(original.fileName)));
-        return sf;
-      }
+      for (const p of fileProblems(ts, program, original, scans, runtime)) report(sf, p);
+      if (original.text.startsWith(KEYS_HEADER)) return sf;
       const result = scans.get(original);
       if (!result) return sf;
-      for (const p of result.problems) report(sf, p);
       return rewriteSourceFile(ts, context, sf, result.functions, { runtime, commonjs: emitsCommonJS(ts, program, sf) });
     };
     return ((node: TS.SourceFile | TS.Bundle) => ts.isBundle(node)

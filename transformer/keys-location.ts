@@ -34,13 +34,24 @@ export function keysImports(ts: typeof TS, sf: TS.SourceFile, keysFile: string):
   return found;
 }
 
-/** Is the keys file absent (not in the program, not on disk)? */
-export function keysFileMissing(program: TS.Program, keysFile: string): boolean {
-  return !program.getSourceFile(keysFile) && !fs.existsSync(keysFile);
+const missingByProgram = new WeakMap<TS.Program, string | null>();
+
+/** The default keys file of the program's tsconfig when it does not exist (not in the program, not on disk), else null. */
+function missingKeysFile(program: TS.Program): string | null {
+  let missing = missingByProgram.get(program);
+  if (missing === undefined) {
+    const configFile = program.getCompilerOptions().configFilePath;
+    const keysFile = typeof configFile === "string" ? defaultKeysFile(configFile) : undefined;
+    missing = keysFile !== undefined && !program.getSourceFile(keysFile) && !fs.existsSync(keysFile) ? keysFile : null;
+    missingByProgram.set(program, missing);
+  }
+  return missing;
 }
 
-/** A `missingKeys` problem on each import of `keysFile` in `sf` (call only when the file is missing). */
-export function missingKeysProblems(ts: typeof TS, sf: TS.SourceFile, keysFile: string): Problem[] {
+/** A `missingKeys` problem on each import in `sf` of the program's keys file, when that file was never generated. */
+export function missingKeysProblems(ts: typeof TS, program: TS.Program, sf: TS.SourceFile): Problem[] {
+  const keysFile = missingKeysFile(program);
+  if (keysFile === null) return [];
   return keysImports(ts, sf, keysFile).map((specifier) =>
     problem("missingKeys", specifier.getStart(sf), specifier.getWidth(sf), specifier.text));
 }

@@ -6,6 +6,8 @@
 import type * as TS from "typescript";
 import * as path from "node:path";
 import { problem, type Problem } from "./diagnostics";
+import { generateKeysFile, KEYS_HEADER } from "./keys-file";
+import { missingKeysProblems } from "./keys-location";
 import type { CachedFunction, ScanResult } from "./model";
 import { mayHaveCacheTags, scanSourceFile } from "./scan";
 import { programSettings } from "./settings";
@@ -61,4 +63,22 @@ export function scanProgram(ts: typeof TS, program: TS.Program, options: { rootD
     results.set(sf, result);
   }
   return results;
+}
+
+/**
+ * What tscaching reports on one file of a scanned program (tspc and the editor plugin alike): its
+ * tags' problems, or for a generated keys.ts whether it is stale, and an import of a keys.ts that
+ * was never generated.
+ */
+export function fileProblems(ts: typeof TS, program: TS.Program, sf: TS.SourceFile,
+                             scans: ReadonlyMap<TS.SourceFile, ScanResult>, runtime: string): Problem[] {
+  const problems = missingKeysProblems(ts, program, sf);
+  if (sf.text.startsWith(KEYS_HEADER)) {
+    // A generated registry: compare it with what `tscaching keys` would write now.
+    const expected = generateKeysFile(ts, program, scans, sf.fileName, runtime);
+    if (expected !== sf.text) problems.push(problem("staleKeys", 0, KEYS_HEADER.length, path.basename(sf.fileName)));
+  } else {
+    problems.push(...scans.get(sf)?.problems ?? []);
+  }
+  return problems;
 }

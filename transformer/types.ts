@@ -62,9 +62,15 @@ const FETCH_RESPONSE = new Set(["Response"]);
 /** The scanner's answers from the syntax alone: annotations and the members a class or object declares. */
 export function syntaxTypes(ts: typeof TS): ScanTypes {
   return {
-    // An explicit `Promise<...>` annotation.
-    returnsPromise: (fn) => !!fn.type && ts.isTypeReferenceNode(fn.type) && ts.isIdentifier(fn.type.typeName) &&
-      fn.type.typeName.text === "Promise" && !!fn.type.typeArguments?.length,
+    // An explicit `Promise<...>` annotation (`| undefined` or `| null` beside it, as without strictNullChecks).
+    returnsPromise: (fn) => {
+      const isPromise = (type: TS.TypeNode) => ts.isTypeReferenceNode(type) && ts.isIdentifier(type.typeName) &&
+        type.typeName.text === "Promise" && !!type.typeArguments?.length;
+      const isNothing = (type: TS.TypeNode) => type.kind === ts.SyntaxKind.UndefinedKeyword ||
+        (ts.isLiteralTypeNode(type) && type.literal.kind === ts.SyntaxKind.NullKeyword);
+      const members = fn.type && ts.isUnionTypeNode(fn.type) ? fn.type.types : fn.type ? [fn.type] : [];
+      return members.some(isPromise) && members.every((t) => isPromise(t) || isNothing(t));
+    },
     handlerKind: (fn) => {
       const params = callParameters(ts, fn);
       if (params.length === 0) return undefined;
