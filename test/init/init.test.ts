@@ -3,7 +3,6 @@
  * that it keeps tsconfig comments and layout, that a second run changes nothing, and that the
  * project then builds with tspc and caches.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
@@ -11,6 +10,7 @@ import { initCommand } from "../../cli/commands/init";
 import { createStyle, type Context } from "../../cli/output";
 import { repoRoot } from "../helpers/project";
 import { childEnv, compileAsync, project, runNode } from "../bundler/child";
+import { run } from "../cli/run-cli";
 
 /** Run `tscaching init ...args` in `cwd`, capturing what it prints. */
 async function init(cwd: string, args: string[] = []): Promise<string[]> {
@@ -212,14 +212,7 @@ function npmRun(dir: string, script: string): Promise<{ status: number | null; o
   };
   link("tscaching", path.join(repoRoot, "dist/cli/bin.js"));
   link("tspc", path.join(repoRoot, "node_modules/ts-patch/bin/tspc.js"));
-  return new Promise((resolve, reject) => {
-    const child = spawn("npm", ["run", "--silent", script], { cwd: dir, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (status) => resolve({ status, output }));
-  });
+  return run("npm", ["run", "--silent", script], { cwd: dir, env: childEnv() });
 }
 
 test("a brand-new project with no .ts file yet is set up; its build writes keys.ts first, so a checkout without it builds", async () => {
