@@ -27,7 +27,8 @@ import type * as TS from "typescript";
 import { hasSpecialTypeName } from "../transformer/checks";
 import { CHECKER_ONLY, type ProblemCode } from "../transformer/diagnostics";
 import { generateKeysFile } from "../transformer/keys-file";
-import type { CachedFunction } from "../transformer/scan";
+import type { CachedFunction } from "../transformer/model";
+import { exportNameOf, memberName, type KeysTypes } from "../transformer/types";
 import { loadProject, morphTs, scanProject, type ProjectFiles } from "./project";
 
 /** The generated keys file, its helper count and the number of @cache errors in the project. */
@@ -89,7 +90,7 @@ export function keysWithoutChecker(configPath: string, parsed: TS.ParsedCommandL
   }
   let text: string;
   try {
-    text = generateKeysFile(ts, syntax.program(files.options), scan.scans, outFile);
+    text = generateKeysFile(ts, loaded.program, scan.scans, outFile, loaded.settings.runtime, syntax.keysTypes());
   } catch (error) {
     if (error instanceof NeedsChecker) return fallBack(`keys.ts needs a type: ${error.message}`);
     throw error;
@@ -120,33 +121,6 @@ function standardLib(options: TS.CompilerOptions, configPath: string): boolean {
     if (fs.existsSync(path.join(dir, "node_modules", "@typescript"))) return false;
     if (path.dirname(dir) === dir) return true;
   }
-}
-
-type TypeLike = FakeType | OwnerType | ReturnOf;
-
-/** A type the checker would build from a simple annotation, as far as `simpleType` (keys-file) looks at it. */
-class FakeType {
-  constructor(readonly flags: TS.TypeFlags, readonly text: string | undefined, readonly symbolName?: string,
-              readonly element?: FakeType) {}
-
-  isUnion(): boolean {
-    return false;
-  }
-
-  getSymbol(): { getName(): string } | undefined {
-    const name = this.symbolName;
-    return name === undefined ? undefined : { getName: () => name };
-  }
-}
-
-/** The type of `this` in a method: a class's instance or constructor type, or an object literal's type. */
-class OwnerType {
-  constructor(readonly symbol: TS.Symbol, readonly table: "members" | "exports") {}
-}
-
-/** The return type of a function, known by its declaration. */
-class ReturnOf {
-  constructor(readonly declaration: TS.SignatureDeclaration) {}
 }
 
 /** The checker's answers, from annotations and the symbols of the bound program without lib. */
@@ -209,46 +183,20 @@ class Syntax {
     return undefined;
   }
 
-  /** The program handed to generateKeysFile: its type checker answers from the syntax or throws NeedsChecker. */
-  program(options: TS.CompilerOptions): TS.Program {
-    const checker = this.#checker();
-    return { getTypeChecker: () => checker, getCompilerOptions: () => options } as unknown as TS.Program;
-  }
-
-  #checker(): TS.TypeChecker {
+  /** What generateKeysFile asks, answered from annotations and symbols, or NeedsChecker thrown. */
+  keysTypes(): KeysTypes {
     const ts = this.ts;
-    const symbols = this.symbols;
-    const answers = {
-      // Symbols: the same in a program without lib.
-      getSymbolAtLocation: (node: TS.Node) => symbols.getSymbolAtLocation(node),
-      getExportsOfModule: (symbol: TS.Symbol) => symbols.getExportsOfModule(symbol),
-      getAliasedSymbol: (symbol: TS.Symbol) => symbols.getAliasedSymbol(symbol),
-      // Signatures and return types, resolved only when used.
-      getSignatureFromDeclaration: (declaration: TS.SignatureDeclaration) => ({ declaration }),
-      getReturnTypeOfSignature: (signature: { declaration?: TS.SignatureDeclaration }) =>
-        signature.declaration ? new ReturnOf(signature.declaration) : needsChecker(),
-      getAwaitedType: (type: TypeLike) => (type instanceof ReturnOf ? this.#awaitedResult(type.declaration) : needsChecker()),
-      // The type of `this` (keys-file's partType through scan's thisTypeOf) and its properties.
-      getTypeAtLocation: (node: TS.Node) => {
-        if (ts.isObjectLiteralExpression(node) || ts.isClassExpression(node)) {
-          const symbol = (node as { symbol?: TS.Symbol }).symbol ?? needsChecker();
-          return ts.isObjectLiteralExpression(node) ? new OwnerType(symbol, "members") : { getSymbol: () => symbol };
-        }
-        return ts.isParameter(node) ? this.#parameterType(node) : needsChecker();
+    return {
+      // Exports are symbols: the same in a program without lib.
+      exportName: (sf, declaration) => exportNameOf(ts, this.symbols, sf, declaration),
+      thisProperty: (owner, isStatic, name) => {
+        const member = this.#ownMember(owner, name, isStatic) ?? needsChecker();
+        const hidden = (ts.getCombinedModifierFlags(member) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0;
+        return { hidden, type: () => this.#fieldType(member) };
       },
-      getDeclaredTypeOfSymbol: (symbol: TS.Symbol) =>
-        (symbol.flags & ts.SymbolFlags.Class ? new OwnerType(symbol, "members") : needsChecker()),
-      getTypeOfSymbolAtLocation: (symbol: TS.Symbol) =>
-        (symbol.flags & ts.SymbolFlags.Class ? new OwnerType(symbol, "exports") : this.#propertyType(symbol)),
-      getPropertyOfType: (type: TypeLike, name: string) =>
-        (type instanceof OwnerType ? this.#property(type.symbol, type.table, name) ?? needsChecker() : needsChecker()),
-      isArrayType: (type: TypeLike) => (type instanceof FakeType ? type.element !== undefined : needsChecker()),
-      getTypeArguments: (type: TypeLike) => (type instanceof FakeType && type.element ? [type.element] : needsChecker()),
-      typeToString: (type: TypeLike) => (type instanceof FakeType && type.text !== undefined ? type.text : needsChecker()),
+      simpleTypeOf: (node) => (ts.isParameter(node) ? this.#parameterType(node) : needsChecker()),
+      awaitedResultType: (fn) => this.#awaitedResult(fn),
     };
-    return new Proxy(answers, {
-      get: (target, key) => (Object.hasOwn(target, key) ? target[key as keyof typeof target] : needsChecker(`checker.${String(key)}`)),
-    }) as unknown as TS.TypeChecker;
   }
 
   // ----- Symbols -------------------------------------------------------------------------------
@@ -280,19 +228,29 @@ class Syntax {
     return { symbol: symbol! };
   }
 
-  /** A member of a class's instance or constructor type, or of an object literal's type, declared in it. */
-  #property(owner: TS.Symbol, table: "members" | "exports", name: string): TS.Symbol | undefined {
-    const F = this.ts.SymbolFlags;
-    const member = owner[table]?.get(this.ts.escapeLeadingUnderscores(name));
-    return member && member.flags & (F.Property | F.Method | F.Accessor) ? member : undefined;
-  }
-
-  /** Has the type of `this` in this method a member `name`, declared in the class or object itself? */
-  #ownMember(owner: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression, name: string, isStatic: boolean): boolean {
-    const symbol = (owner as { symbol?: TS.Symbol }).symbol;
-    if (!symbol) return false;
-    const table = isStatic && !this.ts.isObjectLiteralExpression(owner) ? "exports" : "members";
-    return this.#property(symbol, table, name) !== undefined;
+  /**
+   * The declaration of member `name` of `this` in a method of `owner`, declared in the class (static
+   * members for a static method; fields, methods, accessors and parameter properties otherwise) or
+   * in the object literal; undefined when it declares none (an inherited or merged member included).
+   */
+  #ownMember(owner: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression, name: string, isStatic: boolean): TS.Declaration | undefined {
+    const ts = this.ts;
+    const named = (member: TS.Node) => memberName(ts, (member as { name?: TS.Node }).name) === name;
+    if (ts.isObjectLiteralExpression(owner)) {
+      return owner.properties.find((p) => named(p) && (ts.isPropertyAssignment(p) || ts.isShorthandPropertyAssignment(p) ||
+        ts.isMethodDeclaration(p) || ts.isAccessor(p)));
+    }
+    const hasStatic = (member: TS.Node) => !!ts.getModifiers(member as TS.HasModifiers)?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
+    for (const member of owner.members) {
+      if (ts.isConstructorDeclaration(member)) {
+        const parameter = isStatic ? undefined : member.parameters.find((p) => ts.isParameterPropertyDeclaration(p, member) && named(p));
+        if (parameter) return parameter;
+        continue;
+      }
+      if (named(member) && hasStatic(member) === isStatic &&
+          (ts.isPropertyDeclaration(member) || ts.isMethodDeclaration(member) || ts.isAccessor(member))) return member;
+    }
+    return undefined;
   }
 
   /** Could this member name be one of `names`? (`[Symbol.iterator]` cannot; `[key]` could.) */
@@ -480,61 +438,57 @@ class Syntax {
 
   // ----- Types keys-file prints ------------------------------------------------------------------
 
-  /** The awaited return type of a function annotated `Promise<T>`: T. */
-  #awaitedResult(declaration: TS.SignatureDeclaration): FakeType {
+  /** The simple spelling of the awaited result of a function annotated `Promise<T>`: T's. */
+  #awaitedResult(declaration: TS.SignatureDeclaration): string | undefined {
     const type = declaration.type;
     if (!type || !this.ts.isTypeReferenceNode(type) || !this.#libPromise(type) || type.typeArguments?.length !== 1) return needsChecker();
-    return this.#fake(type.typeArguments[0]);
+    return this.#simpleText(type.typeArguments[0]);
   }
 
-  /** The declared type of a parameter with a plain annotation. */
-  #parameterType(parameter: TS.ParameterDeclaration): FakeType {
+  /** The simple spelling of a parameter's plain annotation. */
+  #parameterType(parameter: TS.ParameterDeclaration): string | undefined {
     if (!parameter.type || parameter.questionToken || parameter.initializer) return needsChecker();
-    return this.#fake(parameter.type);
+    return this.#simpleText(parameter.type);
   }
 
-  /** The declared type of a field (a property or a constructor parameter property) with a plain annotation. */
-  #propertyType(symbol: TS.Symbol): FakeType {
+  /** The simple spelling of a field's plain annotation (a property or a constructor parameter property). */
+  #fieldType(declaration: TS.Declaration): string | undefined {
     const ts = this.ts;
-    const declaration = symbol.valueDeclaration;
-    if (!declaration || !(ts.isPropertyDeclaration(declaration) || ts.isParameter(declaration)) || !declaration.type ||
-        declaration.questionToken) return needsChecker();
-    return this.#fake(declaration.type);
+    if (!(ts.isPropertyDeclaration(declaration) || ts.isParameter(declaration)) || !declaration.type || declaration.questionToken) {
+      return needsChecker();
+    }
+    return this.#simpleText(declaration.type);
   }
 
   /**
-   * The type an annotation denotes, with what `simpleType` reads of it: flags, symbol name, array
-   * element, and the checker's spelling when simpleType would print it.
+   * The checker's spelling of the type an annotation denotes when that type is simple (primitives,
+   * Dates and arrays of them: what keys.ts may copy), undefined when it is not; NeedsChecker when
+   * only the checker can tell.
    */
-  #fake(type: TS.TypeNode): FakeType {
+  #simpleText(type: TS.TypeNode): string | undefined {
     const ts = this.ts;
     const K = ts.SyntaxKind;
-    const F = ts.TypeFlags;
-    const keywords: Partial<Record<TS.SyntaxKind, [TS.TypeFlags, string]>> = {
-      [K.StringKeyword]: [F.String, "string"], [K.NumberKeyword]: [F.Number, "number"], [K.BooleanKeyword]: [F.Boolean, "boolean"],
-      [K.BigIntKeyword]: [F.BigInt, "bigint"], [K.AnyKeyword]: [F.Any, "any"], [K.UnknownKeyword]: [F.Unknown, "unknown"],
+    const keywords: Partial<Record<TS.SyntaxKind, string>> = {
+      [K.StringKeyword]: "string", [K.NumberKeyword]: "number", [K.BooleanKeyword]: "boolean",
+      [K.BigIntKeyword]: "bigint", [K.AnyKeyword]: "any", [K.UnknownKeyword]: "unknown",
     };
     const keyword = keywords[type.kind];
-    if (keyword) return new FakeType(keyword[0], keyword[1]);
+    if (keyword) return keyword;
     const array = (element: TS.TypeNode, prefix: string) => {
-      const inner = this.#fake(element);
-      return new FakeType(F.Object, inner.text === undefined ? undefined : `${prefix}${inner.text}[]`, "Array", inner);
+      const inner = this.#simpleText(element);
+      return inner === undefined ? undefined : `${prefix}${inner}[]`;
     };
     if (ts.isArrayTypeNode(type)) return array(type.elementType, "");
     if (ts.isTypeOperatorNode(type) && type.operator === K.ReadonlyKeyword && ts.isArrayTypeNode(type.type)) {
       return array(type.type.elementType, "readonly ");
     }
-    if (ts.isTypeLiteralNode(type) || ts.isFunctionTypeNode(type)) return new FakeType(F.Object, undefined, "__type");
-    if (ts.isTupleTypeNode(type)) return new FakeType(F.Object, undefined);
+    if (ts.isTypeLiteralNode(type) || ts.isFunctionTypeNode(type) || ts.isTupleTypeNode(type)) return undefined;
     if (ts.isTypeReferenceNode(type) && !type.typeArguments) {
       const target = this.#target(type.typeName);
-      if (target && "lib" in target && target.lib === "Date") return new FakeType(F.Object, "Date", "Date");
+      if (target && "lib" in target && target.lib === "Date") return "Date";
       if (target && "symbol" in target) {
-        const symbol = target.symbol;
-        const kind = symbol.flags & ts.SymbolFlags.Type;
-        if ((kind === ts.SymbolFlags.Interface || kind === ts.SymbolFlags.Class) && symbol.getName() !== "Date") {
-          return new FakeType(F.Object, undefined, symbol.getName());
-        }
+        const kind = target.symbol.flags & ts.SymbolFlags.Type;
+        if ((kind === ts.SymbolFlags.Interface || kind === ts.SymbolFlags.Class) && target.symbol.getName() !== "Date") return undefined;
       }
     }
     return needsChecker();

@@ -11,7 +11,7 @@ import { loadProject, morphTs, ProjectFiles, scanProject, type LoadedProject, ty
 
 /** The text `tscaching keys` writes and the number of helpers in it. */
 export function generateKeys(loaded: LoadedProject, scan: ProjectScan, outFile: string): { text: string; count: number } {
-  return { text: generateKeysFile(morphTs(), loaded.program, scan.scans, outFile), count: scan.functions.length };
+  return { text: generateKeysFile(morphTs(), loaded.program, scan.scans, outFile, loaded.settings.runtime), count: scan.functions.length };
 }
 
 /**

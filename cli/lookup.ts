@@ -2,7 +2,10 @@
  * What `tscaching key` and `get` need besides the project: an id checked against the project (with
  * close matches when it is not there), arguments read from the command line, and the namespace.
  */
+import { requestKeyHelper } from "../runtime/http";
+import { cache, type CacheKey } from "../runtime/index";
 import { isValidNamespace } from "../runtime/keys";
+import type { CachedFunction } from "../transformer/model";
 import { CliError } from "./errors";
 import type { FoundFunction } from "./project";
 
@@ -67,6 +70,29 @@ export function findFunction(functions: readonly FoundFunction[], id: string): F
   const hint = matches.length > 0 ? `; did you mean ${matches.join(", ")}?`
     : functions.length > 0 ? " (`tscaching list` shows every id)" : " (the project has no cached functions)";
   throw new CliError(`unknown id '${id}'${hint}`);
+}
+
+/** An HTTP handler keyed by its request (no `key=`): its key is built from a URL and headers, not from arguments. */
+export function isRequestKeyed(fn: CachedFunction | undefined): fn is CachedFunction {
+  return !!fn?.http && !fn.tag.key;
+}
+
+/**
+ * The key of a call, in the configured runtime's namespace: for a handler keyed by its request, the
+ * key `keys.X(url, headers)` gives, through the runtime's own `requestKeyHelper` (so the CLI follows
+ * whatever parts the runtime keys a request by); otherwise the key of the arguments.
+ */
+export function callKey(fn: CachedFunction | undefined, id: string, args: readonly unknown[]): CacheKey<unknown> {
+  if (!isRequestKeyed(fn)) return cache.keyOf<unknown>(id, args);
+  const [url, headers, ...rest] = args;
+  const isHeaders = (value: unknown) => value === undefined ||
+    (typeof value === "object" && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string"));
+  if (typeof url !== "string" || !isHeaders(headers) || rest.length > 0) {
+    throw new CliError(`${id} is an HTTP handler keyed by its request: give its URL and, optionally, its headers as a JSON object ` +
+      `(e.g. tscaching key ${id} '/users?id=1'${fn.tag.vary ? ` '{"${fn.tag.vary[0]}":"..."}'` : ""})`);
+  }
+  const helper = requestKeyHelper(id, { ignoreQuery: fn.tag.ignoreQuery, vary: fn.tag.vary });
+  return helper(url, headers as Record<string, string> | undefined) as unknown as CacheKey<unknown>;
 }
 
 /** `username`, `this.region`, `[text, limit]`: how a key part reads in listings. */

@@ -14,8 +14,11 @@ import * as path from "node:path";
 import type * as Common from "@ts-morph/common";
 import type * as TS from "typescript";
 import { scanProgram } from "../transformer/project";
-import type { CachedFunction, ScanResult } from "../transformer/scan";
+import type { CachedFunction, ScanResult } from "../transformer/model";
 import type { Problem } from "../transformer/diagnostics";
+import { resolveSettings, transformerEntry, type TscachingSettings } from "../transformer/settings";
+
+export { defaultKeysFile } from "../transformer/keys-location";
 import { CliError } from "./errors";
 
 let common: typeof Common | undefined;
@@ -146,8 +149,8 @@ export class ProjectFiles {
 export interface LoadedProject {
   /** Absolute path of the tsconfig file. */
   readonly configPath: string;
-  /** The tsconfig's folder, which ids are relative to. */
-  readonly rootDir: string;
+  /** The tsconfig's transformer entry, resolved: `rootDir` (which ids are relative to), `runtime`, `warnings`. */
+  readonly settings: TscachingSettings;
   readonly parsed: TS.ParsedCommandLine;
   readonly files: ProjectFiles;
   readonly program: TS.Program;
@@ -190,13 +193,6 @@ export function resolveTsconfig(cwd: string, project: string | undefined): strin
   return inside;
 }
 
-/** Where `tscaching keys` writes by default: `src/keys.ts` next to the tsconfig when `src/` exists, else `keys.ts`. */
-export function defaultKeysFile(configPath: string): string {
-  const dir = path.dirname(configPath);
-  const src = path.join(dir, "src");
-  return fs.existsSync(src) && fs.statSync(src).isDirectory() ? path.join(src, "keys.ts") : path.join(dir, "keys.ts");
-}
-
 /** A config diagnostic on one line: `tsconfig.json(3,5): Property assignment expected.` */
 function flatten(diagnostic: TS.Diagnostic, cwd: string): string {
   const text = morphTs().flattenDiagnosticMessageText(diagnostic.messageText, " ").replace(/\s*\n\s*/g, " ");
@@ -206,8 +202,14 @@ function flatten(diagnostic: TS.Diagnostic, cwd: string): string {
   return `${file}(${line + 1},${character + 1}): ${text}`;
 }
 
-/** Parse the tsconfig (extends, include, exclude) or fail with one readable line. */
-export function readTsconfig(configPath: string, cwd = process.cwd()): TS.ParsedCommandLine {
+/** TypeScript's "No inputs were found in config file": a project with no source file yet. */
+const NO_INPUTS = 18003;
+
+/**
+ * Parse the tsconfig (extends, include, exclude) or fail with one readable line. `allowNoInputs`
+ * accepts a project with no source file yet (`init` on a brand-new project).
+ */
+export function readTsconfig(configPath: string, cwd = process.cwd(), options: { allowNoInputs?: boolean } = {}): TS.ParsedCommandLine {
   let fatal: TS.Diagnostic | undefined;
   const ts = morphTs();
   const host: TS.ParseConfigFileHost = {
@@ -218,7 +220,7 @@ export function readTsconfig(configPath: string, cwd = process.cwd()): TS.Parsed
   const rel = path.relative(cwd, configPath).replace(/\\/g, "/") || configPath;
   if (fatal || !parsed) throw new CliError(`cannot read ${rel}: ${fatal ? flatten(fatal, cwd) : "unknown error"}`);
   // "No inputs were found" is not fatal for tsc's parser, but nothing can be done without files.
-  const errors = parsed.errors.filter((d) => d.category === ts.DiagnosticCategory.Error);
+  const errors = parsed.errors.filter((d) => d.category === ts.DiagnosticCategory.Error && !(options.allowNoInputs && d.code === NO_INPUTS));
   if (errors.length > 0) {
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
     throw new CliError(`invalid tsconfig ${flatten(errors[0], cwd)}${more}`);
@@ -241,7 +243,8 @@ export function loadProject(configPath: string,
   const rootNames = parsed.fileNames.filter((file) => !excluded.has(path.resolve(file))).map((file) => files.standardize(file));
   const compilerOptions = options.noLib ? { ...files.options, noLib: true } : files.options;
   const program = morphTs().createProgram(rootNames, compilerOptions, files.host);
-  return { configPath, rootDir: path.dirname(configPath), parsed, files, program, excluded };
+  const settings = resolveSettings(path.dirname(configPath), transformerEntry(parsed.options));
+  return { configPath, settings, parsed, files, program, excluded };
 }
 
 /**
@@ -249,7 +252,7 @@ export function loadProject(configPath: string,
  * `types: false` scans the syntax alone (bind the program first: the scanner needs parent nodes).
  */
 export function scanProject(loaded: LoadedProject, options: { types?: boolean } = {}): ProjectScan {
-  const all = scanProgram(morphTs(), loaded.program, { rootDir: loaded.rootDir, types: options.types });
+  const all = scanProgram(morphTs(), loaded.program, { rootDir: loaded.settings.rootDir, types: options.types });
   // An excluded file still enters the program when another file imports it: drop it here.
   const scans = new Map([...all].filter(([sf]) => !loaded.excluded.has(path.resolve(sf.fileName))));
   const functions: FoundFunction[] = [];

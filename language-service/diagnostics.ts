@@ -3,20 +3,14 @@
  * checks and keys.ts comparison as the transformer, turned into TypeScript diagnostics.
  */
 import type * as TS from "typescript";
-import * as path from "node:path";
-import { problem, type Problem } from "../transformer/diagnostics";
-import { generateKeysFile, KEYS_HEADER } from "../transformer/keys-file";
-import { projectRoot, scanProgram } from "../transformer/project";
-import type { ScanResult } from "../transformer/scan";
+import { KEYS_HEADER } from "../transformer/keys-file";
+import { fileProblems, scanProgram } from "../transformer/project";
+import { toDiagnostic } from "../transformer/report";
+import type { ScanResult } from "../transformer/model";
+import { programSettings, type SettingsInput } from "../transformer/settings";
 
-export interface EditorSettings {
-  /** `"off"` hides warnings, `"error"` shows them as errors; otherwise they are warnings. */
-  readonly warnings?: string;
-  /** Folder ids are relative to (absolute, or relative to the tsconfig's folder). */
-  readonly rootDir?: string;
-  /** Module the rewritten code imports (shapes the expected keys.ts). */
-  readonly runtime?: string;
-}
+/** The editor plugin's own entry may repeat `rootDir`, `runtime` and `warnings`; they win over the transformer entry's. */
+export type EditorSettings = SettingsInput;
 
 const scansByProgram = new WeakMap<TS.Program, Map<string, Map<TS.SourceFile, ScanResult>>>();
 
@@ -29,41 +23,13 @@ function scansOf(ts: typeof TS, program: TS.Program, rootDir: string): Map<TS.So
   return scans;
 }
 
-/** The `{ "transform": "tscaching/transformer", ... }` entry of a tsconfig's plugins, if any. */
-export function transformerEntry(options: TS.CompilerOptions): EditorSettings {
-  const plugins = (options.plugins ?? []) as unknown as Array<Record<string, unknown>>;
-  const entry = plugins.find((p) => typeof p.transform === "string" && /^tscaching\/transformer(?:\/|$)/.test(p.transform));
-  if (!entry) return {};
-  return {
-    warnings: typeof entry.warnings === "string" ? entry.warnings : undefined,
-    rootDir: typeof entry.rootDir === "string" ? entry.rootDir : undefined,
-    runtime: typeof entry.runtime === "string" ? entry.runtime : undefined,
-  };
-}
-
 /** tscaching's diagnostics for `fileName` in `program` (none for files it does not concern). */
 export function tscachingDiagnostics(ts: typeof TS, program: TS.Program, fileName: string,
-                                     settings: EditorSettings = {}): TS.Diagnostic[] {
+                                     own: EditorSettings = {}): TS.Diagnostic[] {
   const sf = program.getSourceFile(fileName);
   if (!sf) return [];
-  const isKeysFile = sf.text.startsWith(KEYS_HEADER);
-  if (!isKeysFile && !sf.text.includes("@cache")) return [];
-  const root = projectRoot(program);
-  const rootDir = settings.rootDir ? path.resolve(root, settings.rootDir) : root;
-  const scans = scansOf(ts, program, rootDir);
-  const problems: Problem[] = [];
-  if (isKeysFile) {
-    const expected = generateKeysFile(ts, program, scans, sf.fileName, settings.runtime ?? "tscaching");
-    if (expected !== sf.text) problems.push(problem("staleKeys", 0, KEYS_HEADER.length, path.basename(sf.fileName)));
-  } else {
-    problems.push(...scans.get(sf)?.problems ?? []);
-  }
-  const diagnostics: TS.Diagnostic[] = [];
-  for (const p of problems) {
-    if (p.severity === "warning" && settings.warnings === "off") continue;
-    const category = p.severity === "error" || settings.warnings === "error"
-      ? ts.DiagnosticCategory.Error : ts.DiagnosticCategory.Warning;
-    diagnostics.push({ file: sf, start: p.start, length: p.length, messageText: p.message, code: p.code, category, source: "tscaching" });
-  }
-  return diagnostics;
+  const settings = programSettings(program, own);
+  // A file without tags and no keys.ts is only checked for imports of a keys.ts not yet generated: no scan needed.
+  const scans = sf.text.startsWith(KEYS_HEADER) || sf.text.includes("@cache") ? scansOf(ts, program, settings.rootDir) : new Map();
+  return fileProblems(ts, program, sf, scans, settings.runtime).flatMap((p) => toDiagnostic(ts, sf, p, settings.warnings) ?? []);
 }

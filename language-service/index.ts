@@ -14,7 +14,7 @@
  * The module itself is the plugin factory (`module.exports = init`), as tsserver expects.
  */
 import type * as TS from "typescript";
-import { transformerEntry, tscachingDiagnostics, type EditorSettings } from "./diagnostics";
+import { tscachingDiagnostics, type EditorSettings } from "./diagnostics";
 
 function init(modules: { typescript: typeof TS }): TS.server.PluginModule {
   const ts = modules.typescript;
@@ -23,11 +23,8 @@ function init(modules: { typescript: typeof TS }): TS.server.PluginModule {
     create(info) {
       const ls = info.languageService;
       const log = (message: string) => info.project.projectService.logger.info(`tscaching: ${message}`);
-      const settings = (): EditorSettings => {
-        const own = (override ?? info.config ?? {}) as EditorSettings;
-        const entry = transformerEntry(info.project.getCompilerOptions());
-        return { warnings: own.warnings ?? entry.warnings, rootDir: own.rootDir ?? entry.rootDir, runtime: own.runtime ?? entry.runtime };
-      };
+      // The program's transformer entry is read (and resolved) by tscachingDiagnostics itself.
+      const settings = (): EditorSettings => (override ?? info.config ?? {}) as EditorSettings;
       const proxy = Object.create(null) as TS.LanguageService;
       for (const name of Object.keys(ls) as Array<keyof TS.LanguageService>) {
         const member = ls[name];

@@ -75,6 +75,8 @@ export const Problems = {
     `${found} is not a @cache tag, so this function is not cached. Did you mean /** @cache */?`),
   internal: kind(93099, "error", (message) =>
     `tscaching could not process this function (${message}); it was left uncached. Please report this.`),
+  missingKeys: kind(93040, "error", (specifier) =>
+    `'${specifier}' is the key registry tscaching generates, and it does not exist yet. Run \`tscaching keys\` to write it (in CI, build with \`tscaching keys && tspc\`).`),
 } as const;
 
 export type ProblemCode = keyof typeof Problems;

@@ -6,16 +6,17 @@
  * { "compilerOptions": { "plugins": [{ "transform": "tscaching/transformer", "warnings": "warn" }] } }
  * ```
  */
-import * as path from "node:path";
 import type * as TS from "typescript";
-import { problem, type Problem } from "./diagnostics";
-import { generateKeysFile, KEYS_HEADER } from "./keys-file";
-import { scanProgram } from "./project";
+import type { Problem } from "./diagnostics";
 import { isCommonJSScript } from "./factory";
+import { KEYS_HEADER } from "./keys-file";
+import { fileProblems, scanProgram } from "./project";
+import { toDiagnostic } from "./report";
 import { rewriteSourceFile } from "./rewrite";
-import type { ScanResult } from "./scan";
+import type { ScanResult } from "./model";
+import { programSettings, type WarningMode } from "./settings";
 
-/** Options read from the plugin entry in tsconfig.json. */
+/** Options read from the plugin entry in tsconfig.json (resolved by `resolveSettings`). */
 export interface TscachingPluginConfig {
   /**
    * What to do with warnings (e.g. a method reading `this` with no `key=`). tsc exits with status 2
@@ -25,10 +26,10 @@ export interface TscachingPluginConfig {
    * - `"error"`: report them as errors.
    * - `"off"`: ignore them.
    */
-  warnings?: "warn" | "diagnostic" | "error" | "off";
+  warnings?: WarningMode;
   /** Module the rewritten code imports. @default "tscaching" */
   runtime?: string;
-  /** Folder that ids are relative to. @default the tsconfig's folder */
+  /** Folder that ids are relative to, relative to the tsconfig's folder. @default the tsconfig's folder */
   rootDir?: string;
 }
 
@@ -38,29 +39,19 @@ export interface TransformerExtras {
   addDiagnostic: (diagnostic: TS.Diagnostic) => number;
 }
 
-const WARNING_MODES = ["warn", "diagnostic", "error", "off"];
-
 /** ts-patch "program" plugin: `(program, config, extras) => TransformerFactory`. */
 export default function tscachingTransformer(program: TS.Program, config: TscachingPluginConfig = {},
                                              extras?: Partial<TransformerExtras>): TS.TransformerFactory<TS.SourceFile> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts: typeof TS = extras?.ts ?? require("typescript");
-  const warnings = config.warnings ?? "warn";
-  if (!WARNING_MODES.includes(warnings)) {
-    throw new TypeError(`tscaching: plugin option "warnings" must be one of ${WARNING_MODES.join(", ")}; got ${JSON.stringify(warnings)}`);
-  }
-  const runtime = config.runtime ?? "tscaching";
+  const { rootDir, runtime, warnings } = programSettings(program, config);
   let scans: Map<TS.SourceFile, ScanResult> | undefined;
 
   const report = (sf: TS.SourceFile, p: Problem) => {
-    const severity = p.severity === "warning" ? warnings : "error";
-    if (severity === "off") return;
-    const diagnostic: TS.Diagnostic = {
-      file: sf, start: p.start, length: p.length, messageText: p.message, code: p.code, source: "tscaching",
-      category: severity === "diagnostic" ? ts.DiagnosticCategory.Warning : ts.DiagnosticCategory.Error,
-    };
-    if (severity === "warn" || !extras?.addDiagnostic) {
-      if (severity === "warn") diagnostic.category = ts.DiagnosticCategory.Warning;
+    const diagnostic = toDiagnostic(ts, sf, p, warnings);
+    if (!diagnostic) return;
+    // "warn": a warning goes to stderr, so that tsc's exit status stays 0 (it exits 2 on any diagnostic).
+    if ((warnings === "warn" && diagnostic.category === ts.DiagnosticCategory.Warning) || !extras?.addDiagnostic) {
       process.stderr.write(ts.formatDiagnostic(diagnostic, {
         getCanonicalFileName: (f) => f, getCurrentDirectory: () => program.getCurrentDirectory(), getNewLine: () => "\n",
       }));
@@ -71,18 +62,13 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
 
   return (context) => {
     const transformFile = (sf: TS.SourceFile): TS.SourceFile => {
-      scans ??= scanProgram(ts, program, { rootDir: config.rootDir });
+      scans ??= scanProgram(ts, program, { rootDir });
       // The program's own SourceFile object is the key; files outside the project are not scanned.
       const original = program.getSourceFile(sf.fileName) ?? sf;
-      if (original.text.startsWith(KEYS_HEADER)) {
-        // A generated registry: compare it with what `tscaching keys` would write now.
-        const expected = generateKeysFile(ts, program, scans, original.fileName, runtime);
-        if (expected !== original.text) report(sf, problem("staleKeys", 0, KEYS_HEADER.length, path.basename(original.fileName)));
-        return sf;
-      }
+      for (const p of fileProblems(ts, program, original, scans, runtime)) report(sf, p);
+      if (original.text.startsWith(KEYS_HEADER)) return sf;
       const result = scans.get(original);
       if (!result) return sf;
-      for (const p of result.problems) report(sf, p);
       return rewriteSourceFile(ts, context, sf, result.functions,
         { runtime, commonjs: emitsCommonJS(ts, program, sf) || isCommonJSScript(ts, original), problems: result.problems });
     };

@@ -17,7 +17,7 @@ import type * as TS from "typescript";
 import { captureArguments } from "./arguments";
 import type { Problem } from "./diagnostics";
 import { createKeyExpression, createRuntimeImport, createSpecStatement, fromNode } from "./factory";
-import type { CachedFunction } from "./scan";
+import type { CachedFunction, ResolvedKeyPart } from "./model";
 
 export { SPEC_VERSION } from "./factory";
 

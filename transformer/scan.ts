@@ -7,47 +7,23 @@
 import type * as TS from "typescript";
 import { problem, type Problem } from "./diagnostics";
 import { findCacheTags, isJSDocComment, tagCommentReach, type CacheTag } from "./tags";
-import { checkTypes, isPromiseLike } from "./checks";
+import { checkTypes } from "./checks";
 import { classifyThisReads } from "./this-reads";
 import { findNearMissTags } from "./near-miss";
+import { functionId, staticName, type CachedFunction, type CachedFunctionNode, type ResolvedKeyPart, type ScanResult } from "./model";
+import { callParameters, memberName, syntaxTypes, type ScanTypes } from "./types";
 
-export type CachedFunctionNode = TS.FunctionDeclaration | TS.MethodDeclaration | TS.ArrowFunction | TS.FunctionExpression;
-
-/** A key part resolved against the function: a parameter, names bound by a destructured parameter, or a field of `this`. */
-export type ResolvedKeyPart =
-  | { readonly kind: "param"; readonly name: string; readonly declaration: TS.ParameterDeclaration | TS.BindingElement }
-  | { readonly kind: "pattern"; readonly names: readonly string[]; readonly declaration: TS.ParameterDeclaration }
-  | { readonly kind: "this"; readonly name: string };
-
-/** One cached function as the transformer and the CLI see it. */
-export interface CachedFunction {
-  /** The key's stable id: `name=` or `<module path>#<qualified name>`. */
-  readonly id: string;
-  /** `getEmail`, `DB.get`, `api.users.get`, `default`. */
-  readonly qualifiedName: string;
-  readonly node: CachedFunctionNode;
-  readonly tag: CacheTag;
-  readonly keyParts: readonly ResolvedKeyPart[];
-  readonly isAsync: boolean;
-  readonly isStatic: boolean;
-  /** The class or object literal whose method this is, if any. */
-  readonly owner?: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression;
-  /** 1-based line of the function, for listings. */
-  readonly line: number;
-  /** An HTTP handler: `node` for `(req, res)` handlers, `fetch` for `(request: Request) => Response`. */
-  readonly http?: "node" | "fetch";
-}
+// The model's types, for modules that still import them from here.
+export type { CachedFunction, CachedFunctionNode, ResolvedKeyPart, ScanResult } from "./model";
 
 export interface ScanOptions {
   /** Folder that module paths in ids are relative to (the tsconfig's folder). */
   readonly rootDir: string;
-  /** When given, types are checked (async-ness of non-async functions, uncacheable types, fields). */
-  readonly checker?: TS.TypeChecker;
-}
-
-export interface ScanResult {
-  readonly functions: CachedFunction[];
-  readonly problems: Problem[];
+  /**
+   * Where type questions are answered (a non-async function's result, handlers, fields of `this`):
+   * `checkerTypes` also checks that key parts and results can be cached. @default syntaxTypes
+   */
+  readonly types?: ScanTypes;
 }
 
 /** Quick test used to skip files: no `@cache` text in any case (near misses such as `@Cache` warn), nothing to do. */
@@ -55,34 +31,12 @@ export function mayHaveCacheTags(text: string): boolean {
   return /@cache/i.test(text);
 }
 
-/** Module part of an id: the file's path relative to `rootDir`, with `/` separators and no extension. */
-export function modulePath(rootDir: string, fileName: string): string {
-  const norm = (p: string) => p.replace(/\\/g, "/").replace(/\/+$/, "");
-  const root = norm(rootDir);
-  let file = norm(fileName);
-  if (file.startsWith(root + "/")) file = file.slice(root.length + 1);
-  else file = relative(root, file);
-  return file.replace(/\.d\.[cm]?ts$/, "").replace(/\.[cm]?[jt]sx?$/, "");
-}
-
-function relative(from: string, to: string): string {
-  const a = from.split("/").filter(Boolean);
-  const b = to.split("/").filter(Boolean);
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return [...a.slice(i).map(() => ".."), ...b.slice(i)].join("/");
-}
-
-/** The id of a cached function: `name=` when given, else module path plus qualified name. */
-export function functionId(rootDir: string, fileName: string, qualifiedName: string, name?: string): string {
-  return name ?? `${modulePath(rootDir, fileName)}#${qualifiedName}`;
-}
-
 /** Scan one source file. Never throws for user code: problems are returned. */
 export function scanSourceFile(ts: typeof TS, sf: TS.SourceFile, options: ScanOptions): ScanResult {
   const functions: CachedFunction[] = [];
   const problems: Problem[] = findNearMissTags(ts, sf);
   if (!sf.text.includes("@cache")) return { functions, problems };
+  const types = options.types ?? syntaxTypes(ts);
   const tagged = new Map<TS.Node, CacheTag[]>();
   const seen = new Set<number>();
   const seenComments = new Set<number>();
@@ -112,7 +66,7 @@ export function scanSourceFile(ts: typeof TS, sf: TS.SourceFile, options: ScanOp
   for (const [owner, tags] of tagged) {
     if (tags.length > 1) problems.push(problem("multipleTags", tags[1].start, 6));
     try {
-      const fn = analyse(ts, sf, owner, tags[0], options, problems);
+      const fn = analyse(ts, sf, owner, tags[0], options.rootDir, types, problems);
       if (fn) functions.push(fn);
     } catch (error) {
       // A crash on one function must not take the build down: report it, leave it uncached.
@@ -141,7 +95,7 @@ function unwrapFunction(ts: typeof TS, expr: TS.Expression | undefined): TS.Arro
   return expr && (ts.isArrowFunction(expr) || ts.isFunctionExpression(expr)) ? expr : undefined;
 }
 
-function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag, options: ScanOptions,
+function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag, rootDir: string, types: ScanTypes,
                  problems: Problem[]): CachedFunction | undefined {
   const at = (node: TS.Node) => [node.getStart(sf), Math.max(1, node.getEnd() - node.getStart(sf))] as const;
   const displayName = (node: TS.Node) => ((node as { name?: TS.Node }).name?.getText(sf) ?? "default");
@@ -208,25 +162,26 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
     return undefined;
   }
   const isAsync = !!ts.getModifiers(fn)?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword);
-  const http = tag.http ?? detectHandler(ts, fn, options.checker, sf);
+  const http = tag.http ?? types.handlerKind(fn);
   if (http && !handlerParameters(ts, fn, http)) {
     problems.push(problem("badHandler", ...reportAt, qualifiedName, http === "node" ? "(req, res)" : "(request)"));
     return undefined;
   }
   // Handlers answer through `res` or a Response; they need not be async.
-  if (!http && !isAsync && !returnsPromise(ts, fn, options.checker, sf)) {
+  if (!http && !isAsync && !types.returnsPromise(fn)) {
     problems.push(problem("notAsync", ...reportAt, qualifiedName));
     return undefined;
   }
-  const isStatic = !!ts.getModifiers(declaration as TS.HasModifiers)?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
+  const isStatic = !!place.owner && !ts.isObjectLiteralExpression(place.owner) &&
+    !!ts.getModifiers(declaration as TS.HasModifiers)?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
   // A handler without key= is keyed by its request (method, path, query, vary headers) at run time.
   const keyParts = http && !tag.key ? []
-    : resolveKeyParts(ts, sf, fn, tag, place.owner, isStatic, options.checker, qualifiedName, problems);
+    : resolveKeyParts(ts, sf, fn, tag, place.owner, isStatic, types, qualifiedName, problems);
   if (!keyParts) return undefined;
   if (!tag.key && !http && place.owner && readsThis(ts, fn)) {
-    if (options.checker) {
+    if (types.checker) {
       // By meaning: data fields are key inputs (an error without key=), collaborators are not.
-      const reads = classifyThisReads(ts, options.checker, fn);
+      const reads = classifyThisReads(ts, types.checker, fn);
       if (reads.data.length > 0) {
         const params = keyParts.flatMap((p) => p.kind === "param" ? [p.name] : p.kind === "pattern" ? p.names : []);
         problems.push(problem("readsThisData", ...reportAt, qualifiedName, reads.data.join(", "),
@@ -238,13 +193,14 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
       problems.push(problem("readsThis", ...reportAt, qualifiedName));
     }
   }
+  const idName = tag.name ?? staticName(qualifiedName, isStatic);
   const result: CachedFunction = {
-    id: functionId(options.rootDir, sf.fileName, qualifiedName, tag.name),
-    qualifiedName, node: fn, tag, keyParts, isAsync, isStatic, owner: place.owner,
+    id: functionId(rootDir, sf.fileName, idName, tag.name),
+    qualifiedName, idName, node: fn, tag, keyParts, isAsync, isStatic, owner: place.owner,
     line: sf.getLineAndCharacterOfPosition(fn.getStart(sf)).line + 1,
     http,
   };
-  if (options.checker) problems.push(...checkTypes(ts, sf, result, options.checker, reportAt));
+  if (types.checker) problems.push(...checkTypes(ts, sf, result, types.checker, reportAt));
   return result;
 }
 
@@ -308,27 +264,15 @@ function hasImplementation(ts: typeof TS, sf: TS.SourceFile, fn: TS.FunctionDecl
   const siblings: readonly TS.Node[] = ts.isFunctionDeclaration(fn)
     ? (fn.parent as TS.SourceFile | TS.ModuleBlock).statements ?? []
     : (fn.parent as TS.ClassLikeDeclaration).members ?? [];
-  const name = fn.name?.getText(sf);
-  return siblings.some((s) => s !== fn && s.kind === fn.kind && (s as typeof fn).body &&
-    (s as typeof fn).name?.getText(sf) === name);
-}
-
-function returnsPromise(ts: typeof TS, fn: CachedFunctionNode, checker: TS.TypeChecker | undefined, sf: TS.SourceFile): boolean {
-  if (checker) {
-    const signature = checker.getSignatureFromDeclaration(fn);
-    if (signature) {
-      const type = checker.getReturnTypeOfSignature(signature);
-      return isPromiseLike(checker, type);
-    }
-  }
-  // Without types, trust an explicit Promise annotation.
-  return !!fn.type && /^Promise\s*</.test(fn.type.getText(sf));
+  const name = memberName(ts, fn.name);
+  return name !== undefined && siblings.some((s) => s !== fn && s.kind === fn.kind && (s as typeof fn).body &&
+    memberName(ts, (s as typeof fn).name) === name);
 }
 
 function resolveKeyParts(ts: typeof TS, sf: TS.SourceFile, fn: CachedFunctionNode, tag: CacheTag,
                          owner: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression | undefined, isStatic: boolean,
-                         checker: TS.TypeChecker | undefined, qualifiedName: string, problems: Problem[]): ResolvedKeyPart[] | undefined {
-  const params = fn.parameters.filter((p) => !(ts.isIdentifier(p.name) && p.name.text === "this"));
+                         types: ScanTypes, qualifiedName: string, problems: Problem[]): ResolvedKeyPart[] | undefined {
+  const params = callParameters(ts, fn);
   if (!tag.key) {
     return params.map((p) => ts.isIdentifier(p.name)
       ? { kind: "param", name: p.name.text, declaration: p }
@@ -342,7 +286,7 @@ function resolveKeyParts(ts: typeof TS, sf: TS.SourceFile, fn: CachedFunctionNod
       if (!owner) {
         problems.push(problem("keyThisOutsideMethod", span.start, span.length, `this.${part.name}`));
         ok = false;
-      } else if (!hasField(ts, sf, owner, part.name, isStatic, checker)) {
+      } else if (!types.hasField(owner, part.name, isStatic)) {
         const ownerName = owner && "name" in owner && owner.name ? owner.name.getText(sf) : "this";
         problems.push(problem("keyNoField", span.start, span.length, part.name, ownerName));
         ok = false;
@@ -392,23 +336,6 @@ function findBinding(ts: typeof TS, params: readonly TS.ParameterDeclaration[], 
   return undefined;
 }
 
-function hasField(ts: typeof TS, sf: TS.SourceFile, owner: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression,
-                  field: string, isStatic: boolean, checker: TS.TypeChecker | undefined): boolean {
-  if (checker) {
-    const type = thisTypeOf(ts, checker, owner, isStatic);
-    if (type) return !!checker.getPropertyOfType(type, field);
-  }
-  // Syntax only: own members and constructor parameter properties; an inherited field cannot be seen.
-  if (!ts.isObjectLiteralExpression(owner) && owner.heritageClauses?.length) return true;
-  const members: readonly TS.Node[] = ts.isObjectLiteralExpression(owner) ? owner.properties : owner.members;
-  return members.some((m) => {
-    const name = (m as { name?: TS.Node }).name;
-    if (name && name.getText(sf) === field) return true;
-    return ts.isConstructorDeclaration(m) && m.parameters.some((p) =>
-      ts.getModifiers(p)?.length && ts.isIdentifier(p.name) && p.name.text === field);
-  });
-}
-
 /** Does the body read `this` or `super` (not counting nested functions and classes with their own `this`)? */
 function readsThis(ts: typeof TS, fn: CachedFunctionNode): boolean {
   const walk = (node: TS.Node): boolean => {
@@ -421,45 +348,7 @@ function readsThis(ts: typeof TS, fn: CachedFunctionNode): boolean {
 }
 
 function handlerParameters(ts: typeof TS, fn: CachedFunctionNode, kind: "node" | "fetch"): boolean {
-  const params = fn.parameters.filter((p) => !(ts.isIdentifier(p.name) && p.name.text === "this"));
+  const params = callParameters(ts, fn);
   const count = kind === "node" ? 2 : 1;
   return params.length >= count && params.slice(0, count).every((p) => ts.isIdentifier(p.name) && !p.dotDotDotToken);
-}
-
-/**
- * Is this an HTTP handler? By the types when there is a checker: `(req, res)` where req has
- * method/url/headers and res has setHeader/end/statusCode (node:http, Express), or
- * `(request) => Response` where both look like the fetch API's. By the annotations otherwise.
- */
-function detectHandler(ts: typeof TS, fn: CachedFunctionNode, checker: TS.TypeChecker | undefined,
-                       sf: TS.SourceFile): "node" | "fetch" | undefined {
-  const params = fn.parameters.filter((p) => !(ts.isIdentifier(p.name) && p.name.text === "this"));
-  if (params.length === 0) return undefined;
-  if (checker) {
-    const has = (type: TS.Type, names: string[]) => !(type.flags & ts.TypeFlags.Any) &&
-      names.every((name) => checker.getPropertyOfType(checker.getApparentType(type), name));
-    const first = checker.getTypeAtLocation(params[0]);
-    if (params.length >= 2 && has(first, ["method", "url", "headers"]) &&
-        has(checker.getTypeAtLocation(params[1]), ["setHeader", "end", "statusCode"])) return "node";
-    const signature = checker.getSignatureFromDeclaration(fn);
-    if (signature && has(first, ["method", "url", "headers", "arrayBuffer"])) {
-      const returned = checker.getReturnTypeOfSignature(signature);
-      if (has(checker.getAwaitedType(returned) ?? returned, ["status", "headers", "arrayBuffer"])) return "fetch";
-    }
-    return undefined;
-  }
-  const text = (node: TS.Node | undefined) => node?.getText(sf) ?? "";
-  if (params.length >= 2 && /\b(IncomingMessage|Request)\b/.test(text(params[0].type)) &&
-      /\b(ServerResponse|Response)\b/.test(text(params[1].type))) return "node";
-  if (/\bRequest\b/.test(text(params[0].type)) && /\bResponse\b/.test(text(fn.type))) return "fetch";
-  return undefined;
-}
-
-/** The type of `this` in a method of `owner`: the instance type, the constructor type for statics, or the object literal's. */
-export function thisTypeOf(ts: typeof TS, checker: TS.TypeChecker, owner: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression,
-                           isStatic: boolean): TS.Type | undefined {
-  if (ts.isObjectLiteralExpression(owner)) return checker.getTypeAtLocation(owner);
-  const symbol = owner.name ? checker.getSymbolAtLocation(owner.name) : checker.getTypeAtLocation(owner).getSymbol();
-  if (!symbol) return undefined;
-  return isStatic ? checker.getTypeOfSymbolAtLocation(symbol, owner) : checker.getDeclaredTypeOfSymbol(symbol);
 }

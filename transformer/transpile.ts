@@ -6,20 +6,24 @@
  * Without a type checker, decisions that need types fall back to the syntax: a function must be
  * `async` or annotated `Promise<...>`, an HTTP handler is recognised by its annotations
  * (`IncomingMessage`/`ServerResponse`, `Request`/`Response`) or an explicit `http=` option, and the
- * type checks (93018, 93023), duplicate ids across files (93016) and the stale keys.ts warning
- * (93024) come from tspc, `tscaching check` and the editor plugin instead.
+ * type checks (93018, 93023) and the stale keys.ts warning (93024) come from tspc, `tscaching check`
+ * and the editor plugin instead. Duplicate ids (93016) are found within the file, and across files
+ * when the caller passes one `ids` registry for all of them (the bundler plugins do).
  *
  * @example
  * ```ts
  * const { code, map, diagnostics } = transformSource("/app/src/db.ts", text, { rootDir: "/app" });
  * ```
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as TS from "typescript";
 import type { Problem, Severity } from "./diagnostics";
+import { IdOwners } from "./project";
 import { rewritableFunctions, rewriteSourceFile } from "./rewrite";
 import { mayHaveCacheTags, scanSourceFile } from "./scan";
+import { fileSettings } from "./settings";
+
+export { findTsconfig } from "./settings";
 
 /** A source map (version 3) as bundlers take it. */
 export interface SourceMapV3 {
@@ -33,9 +37,12 @@ export interface SourceMapV3 {
 }
 
 export interface TransformSourceOptions {
-  /** Folder ids are relative to: the tsconfig's folder under tspc. @default the nearest tsconfig.json's folder */
+  /**
+   * Folder ids are relative to (relative paths: to the nearest tsconfig.json's folder).
+   * @default the nearest tsconfig's transformer entry's `rootDir`, else that tsconfig's folder, as under tspc
+   */
   readonly rootDir?: string;
-  /** Module the rewritten code imports. @default "tscaching" */
+  /** Module the rewritten code imports. @default the nearest tsconfig's transformer entry's `runtime`, else "tscaching" */
   readonly runtime?: string;
   /** The TypeScript module to use. @default the project's `typescript`, else the one next to tscaching */
   readonly ts?: typeof TS;
@@ -46,6 +53,11 @@ export interface TransformSourceOptions {
   readonly compilerOptions?: TS.CompilerOptions;
   /** Produce a source map. @default true */
   readonly sourceMap?: boolean;
+  /**
+   * The ids claimed so far, for the duplicate-id check (93016) across files: a bundler passes one
+   * registry for the whole build. @default a fresh one (duplicates within the file only)
+   */
+  readonly ids?: IdOwners;
 }
 
 /** A tscaching problem found in one file, with its position. */
@@ -120,33 +132,9 @@ export function loadTypeScript(rootDir?: string): typeof TS {
   return ts;
 }
 
-const configByDir = new Map<string, string | undefined>();
-
-/** The nearest `tsconfig.json` at or above `dir`, or undefined. */
-export function findTsconfig(dir: string): string | undefined {
-  const seen: string[] = [];
-  let found: string | undefined;
-  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
-    if (configByDir.has(current)) {
-      found = configByDir.get(current);
-      break;
-    }
-    seen.push(current);
-    const candidate = path.join(current, "tsconfig.json");
-    if (fs.existsSync(candidate)) {
-      found = candidate;
-      break;
-    }
-    if (path.dirname(current) === current) break;
-  }
-  for (const d of seen) configByDir.set(d, found);
-  return found;
-}
-
-/** The folder ids are relative to for a file: its nearest tsconfig.json's folder (tspc's default), else its own folder. */
-export function projectRootOf(fileName: string): string {
-  const config = findTsconfig(path.dirname(fileName));
-  return config ? path.dirname(config) : path.dirname(path.resolve(fileName));
+/** The folder ids are relative to for a file: its project's `rootDir` (the tsconfig's folder unless the entry says otherwise). */
+export function projectRootOf(fileName: string, ts: typeof TS = loadTypeScript(path.dirname(path.resolve(fileName)))): string {
+  return fileSettings(ts, fileName).rootDir;
 }
 
 /** `src/db.ts(3,5): error TS93003: @cache: malformed ttl '5x'`, relative to `cwd`. */
@@ -164,9 +152,9 @@ export function transformSource(fileName: string, code: string, options: Transfo
     ({ code, map: null, diagnostics, functions, transformed: false });
   if (!mayHaveCacheTags(code)) return untouched();
   const absolute = path.resolve(fileName);
-  const rootDir = options.rootDir ?? projectRootOf(absolute);
-  const ts = options.ts ?? loadTypeScript(rootDir);
-  const runtime = options.runtime ?? "tscaching";
+  const ts = options.ts ?? loadTypeScript(path.dirname(absolute));
+  const { rootDir, runtime } = fileSettings(ts, absolute, { rootDir: options.rootDir, runtime: options.runtime });
+  const ids = options.ids ?? new IdOwners();
   const isCommonJS = /\.c[jt]s$/.test(absolute);
   const diagnostics: TranspileDiagnostic[] = [];
   const functions: TranspiledFunction[] = [];
@@ -179,6 +167,11 @@ export function transformSource(fileName: string, code: string, options: Transfo
   };
   const before: TS.TransformerFactory<TS.SourceFile> = (context) => (sf) => {
     const result = scanSourceFile(ts, sf, { rootDir });
+    ids.forget(absolute);
+    for (const fn of result.functions) {
+      const duplicate = ids.claim(rootDir, absolute, fn);
+      if (duplicate) result.problems.push(duplicate);
+    }
     for (const p of result.problems) report(sf, p);
     for (const fn of result.functions) functions.push({ id: fn.id, qualifiedName: fn.qualifiedName, line: fn.line });
     const rewritable = rewritableFunctions(result.functions, result.problems);

@@ -4,11 +4,13 @@
  */
 import * as path from "node:path";
 import { Command } from "commander";
-import type * as TS from "typescript";
 import { KEYS_HEADER } from "../../transformer/keys-file";
+import { keysImports } from "../../transformer/keys-location";
+import { isProjectFile } from "../../transformer/project";
+import { shownSeverity } from "../../transformer/report";
 import { diffKeys, generateKeys, readKeysFile, summarizeDiff } from "../keys-registry";
 import { displayPath, examples, plural, type Context } from "../output";
-import { defaultKeysFile, loadProject, readTsconfig, resolveTsconfig, scanProject, type LoadedProject } from "../project";
+import { defaultKeysFile, loadProject, morphTs, readTsconfig, resolveTsconfig, scanProject, type LoadedProject } from "../project";
 
 interface CheckOptions {
   project: string;
@@ -40,11 +42,14 @@ export function checkCommand(ctx: Context): Command {
       const keysFile = options.keys !== undefined ? path.resolve(ctx.cwd, options.keys) : defaultKeysFile(configPath);
       const loaded = loadProject(configPath, { exclude: [keysFile], parsed: readTsconfig(configPath, ctx.cwd) });
       const scan = scanProject(loaded);
-      const lines: Line[] = scan.problems.map(({ problem, sourceFile }) => {
+      // The tsconfig's `warnings` setting applies here as under tspc: "off" hides warnings, "error" makes them errors.
+      const lines: Line[] = scan.problems.flatMap(({ problem, sourceFile }) => {
+        const severity = shownSeverity(problem.severity, loaded.settings.warnings);
+        if (!severity) return [];
         const file = displayPath(ctx.cwd, path.resolve(sourceFile.fileName));
         const { line, character } = sourceFile.getLineAndCharacterOfPosition(problem.start);
-        return { file, position: problem.start, severity: problem.severity,
-          text: `${file}(${line + 1},${character + 1}): ${paint(ctx, problem.severity)} TS${problem.code}: ${problem.message}` };
+        return [{ file, position: problem.start, severity,
+          text: `${file}(${line + 1},${character + 1}): ${paint(ctx, severity)} TS${problem.code}: ${problem.message}` }];
       });
       lines.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.position - b.position));
       const keysWarning = staleKeys(ctx, loaded, scan, keysFile);
@@ -86,17 +91,9 @@ function staleKeys(ctx: Context, loaded: LoadedProject, scan: ReturnType<typeof 
   return warning(`out of date: ${summarizeDiff(diffKeys(existing, text))}; run \`tscaching keys\``);
 }
 
-/** A project file whose relative import names the keys file, if any. */
+/** A project file that imports the keys file, if any. */
 function importerOf(loaded: LoadedProject, keysFile: string): string | undefined {
-  const target = keysFile.replace(/\.[cm]?tsx?$/, "");
-  for (const sf of loaded.program.getSourceFiles() as readonly TS.SourceFile[]) {
-    if (sf.isDeclarationFile || sf.fileName.includes("/node_modules/")) continue;
-    for (const statement of sf.statements) {
-      const specifier = (statement as { moduleSpecifier?: TS.Expression }).moduleSpecifier as TS.StringLiteral | undefined;
-      if (!specifier || typeof specifier.text !== "string" || !specifier.text.startsWith(".")) continue;
-      const resolved = path.resolve(path.dirname(sf.fileName), specifier.text).replace(/\.[cm]?[jt]sx?$/, "");
-      if (resolved === target) return path.resolve(sf.fileName);
-    }
-  }
-  return undefined;
+  const ts = morphTs();
+  const importer = loaded.program.getSourceFiles().find((sf) => isProjectFile(loaded.program, sf) && keysImports(ts, sf, keysFile).length > 0);
+  return importer && path.resolve(importer.fileName);
 }

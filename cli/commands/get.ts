@@ -1,6 +1,7 @@
 /**
  * `tscaching get <id> [args...]`: the value cached for a call, read exactly as the runtime reads it
- * (its cache, its key, its codec, its group generations), printed with util.inspect.
+ * (its cache, its key, its codec, its group generations), printed with util.inspect; bytes (a
+ * cached HTTP response's body) as text.
  */
 import { inspect } from "node:util";
 import { Command } from "commander";
@@ -8,7 +9,7 @@ import { MemcachedBackend } from "../../runtime/backends/memcached";
 import type { ServerAddress } from "../../runtime/config";
 import { cache, configure, type CacheError, type CacheKey } from "../../runtime/index";
 import { CliError, messageOf } from "../errors";
-import { parseArg, resolveNamespace } from "../lookup";
+import { callKey, parseArg, resolveNamespace } from "../lookup";
 import { examples, type Context } from "../output";
 import { address, backendOptions, resolveServers, resolveTimeout, SERVERS_OPTION, TIMEOUT_OPTION, type ServerOptions } from "../servers";
 import { verifyCall, type IdOptions } from "./key";
@@ -35,16 +36,16 @@ export function getCommand(ctx: Context): Command {
       const servers = resolveServers(options, ctx.env);
       const timeout = resolveTimeout(options);
       const args = rawArgs.map(parseArg);
-      verifyCall(ctx, id, args, options);
+      const fn = verifyCall(ctx, id, args, options);
       // The runtime fails open (a dead server reads as a miss); the CLI must tell the user instead.
       const failures: CacheError[] = [];
       configure({ servers, namespace, timeout, connectTimeout: timeout, onError: (error) => failures.push(error) });
       try {
         let key: CacheKey<unknown>;
         try {
-          key = cache.keyOf<unknown>(id, args);
+          key = callKey(fn, id, args);
         } catch (error) {
-          throw new CliError(messageOf(error), { cause: error });
+          throw error instanceof CliError ? error : new CliError(messageOf(error), { cause: error });
         }
         // getMulti reads through the same path as get() but tells a cached `undefined` from a miss.
         const found = await cache.getMulti([key]);
@@ -57,7 +58,9 @@ export function getCommand(ctx: Context): Command {
           ctx.out("(miss)");
           return;
         }
-        ctx.out(inspect(found.get(key), { depth: null, colors: ctx.color, maxArrayLength: null, maxStringLength: null }));
+        const shown = printable(found.get(key));
+        if (shown.note) ctx.err(ctx.errStyle.yellow(`note: ${shown.note}`));
+        ctx.out(shown.text ?? inspect(shown.value, { depth: null, colors: ctx.color, maxArrayLength: null, maxStringLength: null }));
       } finally {
         await cache.close();
       }
@@ -78,4 +81,38 @@ async function confirmMiss(servers: ServerAddress[], timeout: number, env: NodeJ
   } finally {
     await backend.close();
   }
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Bytes as text: UTF-8 when they are valid UTF-8, else base64 (and a note saying so). */
+function bytesAsText(bytes: Uint8Array): { text: string; base64: boolean } {
+  try {
+    return { text: utf8.decode(bytes), base64: false };
+  } catch {
+    return { text: Buffer.from(bytes).toString("base64"), base64: true };
+  }
+}
+
+/**
+ * What `get` prints: a cached HTTP response as its status line, headers and body; bare bytes as
+ * text; anything else as util.inspect shows it.
+ */
+export function printable(value: unknown): { text?: string; value?: unknown; note?: string } {
+  if (value instanceof Uint8Array) {
+    const { text, base64 } = bytesAsText(value);
+    return { text, note: base64 ? "the value is not valid UTF-8; printed as base64" : undefined };
+  }
+  const response = value as { status?: unknown; headers?: unknown; body?: unknown } | undefined;
+  if (response && typeof response.status === "number" && typeof response.headers === "object" && response.headers !== null &&
+      response.body instanceof Uint8Array) {
+    const { text, base64 } = bytesAsText(response.body);
+    const headers = Object.entries(response.headers as Record<string, string | readonly string[]>)
+      .flatMap(([name, v]) => (Array.isArray(v) ? v : [v]).map((one) => `${name}: ${String(one)}`));
+    return {
+      text: [`HTTP ${response.status}`, ...headers, "", text].join("\n"),
+      note: base64 ? "the body is not valid UTF-8; printed as base64" : undefined,
+    };
+  }
+  return { value };
 }

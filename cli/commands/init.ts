@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import type * as TS from "typescript";
 import { KEYS_HEADER } from "../../transformer/keys-file";
+import { transformerEntry } from "../../transformer/settings";
 import { CliError, messageOf } from "../errors";
 import { projectKeys, readKeysFile } from "../keys-registry";
 import { displayPath, examples, plural, processContext, type Context } from "../output";
@@ -57,7 +58,9 @@ export function initCommand(ctx: Context = processContext()): Command {
       const verb = (done: string, would: string) => (options.dryRun ? would : done);
 
       // 1. tsconfig.json
-      const plugins = pluginEdit(configPath, ctx.cwd, options.languageService);
+      // A brand-new project may have no source file yet: that is no reason not to set it up.
+      const parsed = readTsconfig(configPath, ctx.cwd, { allowNoInputs: true });
+      const plugins = pluginEdit(configPath, ctx.cwd, parsed, options.languageService);
       if (plugins.text !== undefined) {
         if (!options.dryRun) fs.writeFileSync(configPath, plugins.text);
         for (const entry of plugins.added) {
@@ -68,7 +71,7 @@ export function initCommand(ctx: Context = processContext()): Command {
       // 2. package.json
       const packagePath = findPackageJson(path.dirname(configPath));
       if (options.scripts && packagePath) {
-        const edit = scriptsEdit(packagePath, path.relative(path.dirname(packagePath), configPath).replace(/\\/g, "/"));
+        const edit = scriptsEdit(packagePath, path.relative(path.dirname(packagePath), configPath).replace(/\\/g, "/"), options.keys);
         if (edit.text !== undefined && !options.dryRun) fs.writeFileSync(packagePath, edit.text);
         for (const line of edit.changes) changes.push(`${shown(packagePath)}: ${options.dryRun ? `would change ${line}` : line}`);
         notes.push(...edit.notes);
@@ -77,13 +80,15 @@ export function initCommand(ctx: Context = processContext()): Command {
       }
 
       // 3. keys.ts
-      if (options.keys) {
+      if (options.keys && parsed.fileNames.length === 0) {
+        notes.push("no source file yet: keys.ts is written by `tscaching keys` (the build script runs it) once there is one");
+      } else if (options.keys) {
         const outFile = defaultKeysFile(configPath);
         const existing = readKeysFile(outFile);
         if (existing !== undefined && !existing.startsWith(KEYS_HEADER)) {
           notes.push(`${shown(outFile)} exists and was not written by tscaching: left alone (write the registry elsewhere with \`tscaching keys -o <file>\`)`);
         } else {
-          const { text, count } = projectKeys(configPath, readTsconfig(configPath, ctx.cwd), outFile);
+          const { text, count } = projectKeys(configPath, parsed, outFile);
           if (existing !== text) {
             if (!options.dryRun) {
               fs.mkdirSync(path.dirname(outFile), { recursive: true });
@@ -106,11 +111,10 @@ export function initCommand(ctx: Context = processContext()): Command {
 }
 
 /** The new tsconfig text (undefined when nothing is missing) and the entries added. */
-function pluginEdit(configPath: string, cwd: string, editor: boolean): { text?: string; added: string[] } {
-  const parsed = readTsconfig(configPath, cwd);
+function pluginEdit(configPath: string, cwd: string, parsed: TS.ParsedCommandLine, editor: boolean): { text?: string; added: string[] } {
   const effective = (parsed.options.plugins ?? []) as unknown as Array<Record<string, unknown>>;
   const missing: string[] = [];
-  if (!effective.some((p) => typeof p.transform === "string" && /^tscaching\/transformer(?:\/|$)/.test(p.transform))) {
+  if (!transformerEntry(parsed.options)) {
     missing.push(TRANSFORM_ENTRY);
   }
   if (editor && !effective.some((p) => p.name === "tscaching/language-service")) missing.push(EDITOR_ENTRY);
@@ -250,8 +254,14 @@ function findPackageJson(dir: string): string | undefined {
 
 /** `tsc` run as a command (not `tspc`, not a path or a word containing it). */
 const TSC = /(^|[\s;&|(])tsc(?=$|[\s;&|)])/g;
+/** `tspc` run as a command. */
+const TSPC = /(^|[\s;&|(])tspc(?=$|[\s;&|)])/;
 
-function scriptsEdit(packagePath: string, tsconfig: string): { text?: string; changes: string[]; notes: string[] } {
+/**
+ * package.json's scripts: `tsc` → `tspc`, and a build that runs tspc runs `tscaching keys` first
+ * (with `keys`), so a checkout without keys.ts (git-ignored) builds, in CI too.
+ */
+function scriptsEdit(packagePath: string, tsconfig: string, keys: boolean): { text?: string; changes: string[]; notes: string[] } {
   const raw = fs.readFileSync(packagePath, "utf8");
   let pkg: Record<string, unknown>;
   try {
@@ -263,19 +273,22 @@ function scriptsEdit(packagePath: string, tsconfig: string): { text?: string; ch
   const notes: string[] = [];
   const scripts = (pkg.scripts && typeof pkg.scripts === "object" ? pkg.scripts : {}) as Record<string, string>;
   const next: Record<string, string> = { ...scripts };
+  const project = tsconfig === "tsconfig.json" ? "" : ` -p ${tsconfig}`;
+  const withKeys = (name: string, command: string) => keys && name === "build" && TSPC.test(command) &&
+    !/(^|[\s;&|(])tscaching\s+keys\b/.test(command) ? `tscaching keys${project} && ${command}` : command;
   for (const [name, command] of Object.entries(scripts)) {
     if (typeof command !== "string") continue;
-    const replaced = command.replace(TSC, "$1tspc");
+    const replaced = withKeys(name, command.replace(TSC, "$1tspc"));
     if (replaced !== command) {
       next[name] = replaced;
       changes.push(`scripts.${name}: ${JSON.stringify(command)} → ${JSON.stringify(replaced)}`);
     }
   }
-  const usesTspc = Object.values(next).some((c) => typeof c === "string" && /(^|[\s;&|(])tspc(?=$|[\s;&|)])/.test(c));
+  const usesTspc = Object.values(next).some((c) => typeof c === "string" && TSPC.test(c));
   const usesPatch = Object.values(next).some((c) => typeof c === "string" && /ts-patch\s+install/.test(c));
   if (!usesTspc && !usesPatch) {
     if (next.build === undefined) {
-      next.build = tsconfig === "tsconfig.json" ? "tspc" : `tspc -p ${tsconfig}`;
+      next.build = withKeys("build", `tspc${project}`);
       changes.push(`scripts.build: added ${JSON.stringify(next.build)}`);
     } else {
       notes.push(`scripts.build (${JSON.stringify(next.build)}) does not run tsc: a bundler that builds the project ` +

@@ -144,7 +144,7 @@ describe("the transform hook", () => {
     const two = "export const x = 1;\n/** @cache name=users.get */\nexport async function b(x: string): Promise<string> { return x; }\n";
     transform(p, path.join(dir, "src/one.ts"), one);
     expect(() => transform(p, path.join(dir, "src/two.ts"), two))
-      .toThrow("src/two.ts(3,1): error TS93016: @cache: id 'users.get' is already used by 'a' at src/one.ts:2.");
+      .toThrow("src/two.ts(2,5): error TS93016: @cache: id 'users.get' is already used by 'a' at src/one.ts:2.");
     // Editing the first file so it no longer declares the id frees it.
     transform(p, path.join(dir, "src/one.ts"), one.replace("users.get", "users.one"));
     expect(transform(p, path.join(dir, "src/two.ts"), two)).toMatchObject({ code: expect.stringContaining('id: "users.get"') });
@@ -152,7 +152,7 @@ describe("the transform hook", () => {
 
   test("an invalid option is reported when the plugin is created", () => {
     expect(() => load<(options?: object) => Plugin>(dir, "tscaching/vite")({ warnings: "loud" }))
-      .toThrow('tscaching: plugin option "warnings" must be one of warn, error, off; got "loud"');
+      .toThrow('tscaching: plugin option "warnings" must be one of warn, diagnostic, error, off; got "loud"');
   });
 
   test("the tsconfig's transformer entry supplies rootDir and runtime", () => {

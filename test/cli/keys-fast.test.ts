@@ -95,7 +95,9 @@ function runCase(root: string, name: string, files: Record<string, string>): Out
 describe("keys without the type checker", () => {
   test("fixture projects and the example: same output; the plain ones take the fast path", async () => {
     const fastOnes = ["cli-bad", "cli-flat", "esm", "init-basic", "init-extends", "init-vite", "vite-basic"];
-    for (const name of [...fs.readdirSync(path.join(repoRoot, "fixtures/projects")), "examples/email-server"]) {
+    // init-new has no source file yet (what `tscaching init` meets in a brand-new project): nothing to compare.
+    const projects = fs.readdirSync(path.join(repoRoot, "fixtures/projects")).filter((name) => name !== "init-new");
+    for (const name of [...projects, "examples/email-server"]) {
       await breathe();
       const dir = prepareProject(name);
       temporary.push(dir);

@@ -19,7 +19,7 @@ import { keys } from "./keys.js";
 export async function uses(): Promise<void> {
   await cache.replace(keys.DB.get("bob"), "bob@example.org");
   const email: string | undefined = await cache.get(keys.DB.get("bob"));
-  await cache.set(keys.DB.count("users"), 3);
+  await cache.set(keys.DB.static.count("users"), 3);
   await cache.delete(keys.getEmail("ann", "example.org"));
   await cache.invalidate(keys.DB.get);
   await cache.set(keys.search([ "books", 10 ]), ["a"]);

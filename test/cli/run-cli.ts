@@ -98,6 +98,19 @@ export function lines(text: string): string[] {
   return text.split("\n").filter((l) => l !== "");
 }
 
+/** Run a command to completion without blocking the worker; stdout and stderr together, in order. */
+export function run(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }):
+    Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (status) => resolve({ status, output }));
+  });
+}
+
 /**
  * `compileProject` from test/helpers/project.ts without blocking the worker: `tspc` (the plugin
  * runs) or plain `tsc`, in the project folder, with the repository's TypeScript.
@@ -105,14 +118,5 @@ export function lines(text: string): string[] {
 export function compile(dir: string, compiler: "tspc" | "tsc", args: readonly string[] = []): Promise<{ status: number | null; output: string }> {
   const typescript = path.join(repoRoot, "node_modules/typescript");
   const bin = compiler === "tsc" ? path.join(typescript, "bin/tsc") : path.join(repoRoot, "node_modules/ts-patch/bin/tspc.js");
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "-p", "tsconfig.json", ...args], {
-      cwd: dir, env: { ...process.env, TSP_COMPILER_TS_PATH: typescript }, stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (status) => resolve({ status, output }));
-  });
+  return run(process.execPath, [bin, "-p", "tsconfig.json", ...args], { cwd: dir, env: { ...process.env, TSP_COMPILER_TS_PATH: typescript } });
 }

@@ -9,7 +9,8 @@ import { describe, expect, test } from "vitest";
 import { initCommand } from "../../cli/commands/init";
 import { createStyle, type Context } from "../../cli/output";
 import { repoRoot } from "../helpers/project";
-import { compileAsync, project, runNode } from "../bundler/child";
+import { childEnv, compileAsync, project, runNode } from "../bundler/child";
+import { run } from "../cli/run-cli";
 
 /** Run `tscaching init ...args` in `cwd`, capturing what it prints. */
 async function init(cwd: string, args: string[] = []): Promise<string[]> {
@@ -34,7 +35,7 @@ describe("a tsc project (fixtures/projects/init-basic)", () => {
     expect(first).toEqual([
       'tsconfig.json: added { "transform": "tscaching/transformer" } to compilerOptions.plugins',
       'tsconfig.json: added { "name": "tscaching/language-service" } to compilerOptions.plugins',
-      'package.json: scripts.build: "tsc" → "tspc"',
+      'package.json: scripts.build: "tsc" → "tscaching keys && tspc"',
       'package.json: scripts.watch: "tsc --watch -p tsconfig.json" → "tspc --watch -p tsconfig.json"',
       'package.json: scripts.lint: "eslint . && tsc --noEmit" → "eslint . && tspc --noEmit"',
       "src/keys.ts: wrote the key registry (2 key helpers)",
@@ -46,7 +47,7 @@ describe("a tsc project (fixtures/projects/init-basic)", () => {
       '"types": ["node"],\n    "plugins": [\n      { "transform": "tscaching/transformer" },\n      { "name": "tscaching/language-service" }\n    ]\n',
     ));
     expect(JSON.parse(read(dir, "package.json")).scripts).toEqual({
-      build: "tspc", watch: "tspc --watch -p tsconfig.json", lint: "eslint . && tspc --noEmit", start: "node dist/index.js",
+      build: "tscaching keys && tspc", watch: "tspc --watch -p tsconfig.json", lint: "eslint . && tspc --noEmit", start: "node dist/index.js",
     });
     expect(read(dir, "src/keys.ts")).toContain('getUser: keyHelper<[name: Parameters<typeof m0.getUser>[0]]');
 
@@ -70,7 +71,7 @@ describe("a tsc project (fixtures/projects/init-basic)", () => {
     expect(await init(dir, ["--dry-run"])).toEqual([
       'tsconfig.json: would add { "transform": "tscaching/transformer" } to compilerOptions.plugins',
       'tsconfig.json: would add { "name": "tscaching/language-service" } to compilerOptions.plugins',
-      'package.json: would change scripts.build: "tsc" → "tspc"',
+      'package.json: would change scripts.build: "tsc" → "tscaching keys && tspc"',
       'package.json: would change scripts.watch: "tsc --watch -p tsconfig.json" → "tspc --watch -p tsconfig.json"',
       'package.json: would change scripts.lint: "eslint . && tsc --noEmit" → "eslint . && tspc --noEmit"',
       "src/keys.ts: would write the key registry (2 key helpers)",
@@ -111,7 +112,7 @@ test("a tsconfig that extends one with plugins keeps the inherited entries", asy
   expect(out).toEqual([
     'tsconfig.json: added { "transform": "tscaching/transformer" } to compilerOptions.plugins',
     'tsconfig.json: added { "name": "tscaching/language-service" } to compilerOptions.plugins',
-    'package.json: scripts.build: "rm -rf dist && tsc -p tsconfig.json" → "rm -rf dist && tspc -p tsconfig.json"',
+    'package.json: scripts.build: "rm -rf dist && tsc -p tsconfig.json" → "tscaching keys && rm -rf dist && tspc -p tsconfig.json"',
     "src/keys.ts: wrote the key registry (1 key helper)",
     "note: ts-patch is not in package.json: npm install -D ts-patch",
     "note: tscaching is not in package.json's dependencies: npm install tscaching",
@@ -201,3 +202,36 @@ describe("tsconfig layouts", () => {
     await expect(init(dir)).rejects.toThrow(/^(cannot read|invalid tsconfig|cannot edit) tsconfig\.json/);
   });
 });
+
+/** `npm run <script>` in `dir`, with the package's bins (tscaching, tspc) on PATH as npm links them. */
+function npmRun(dir: string, script: string): Promise<{ status: number | null; output: string }> {
+  const bin = path.join(dir, "node_modules/.bin");
+  fs.mkdirSync(bin, { recursive: true });
+  const link = (name: string, target: string) => {
+    fs.writeFileSync(path.join(bin, name), `#!/bin/sh\nexec "${process.execPath}" "${target}" "$@"\n`, { mode: 0o755 });
+  };
+  link("tscaching", path.join(repoRoot, "dist/cli/bin.js"));
+  link("tspc", path.join(repoRoot, "node_modules/ts-patch/bin/tspc.js"));
+  return run("npm", ["run", "--silent", script], { cwd: dir, env: childEnv() });
+}
+
+test("a brand-new project with no .ts file yet is set up; its build writes keys.ts first, so a checkout without it builds", async () => {
+  const dir = project("init-new");
+  expect(await init(dir)).toEqual([
+    'tsconfig.json: added { "transform": "tscaching/transformer" } to compilerOptions.plugins',
+    'tsconfig.json: added { "name": "tscaching/language-service" } to compilerOptions.plugins',
+    'package.json: scripts.build: added "tscaching keys && tspc"',
+    "note: no source file yet: keys.ts is written by `tscaching keys` (the build script runs it) once there is one",
+    "next: build with `npm run build` (tspc); keep keys.ts current with `tscaching keys --watch`",
+  ]);
+  expect(fs.existsSync(path.join(dir, "keys.ts"))).toBe(false);
+
+  // The first code, importing a keys.ts nobody generated (git-ignored, as in CI): the build script makes it.
+  fs.cpSync(path.join(repoRoot, "fixtures/projects/init-basic/src"), path.join(dir, "src"), { recursive: true });
+  expect(fs.existsSync(path.join(dir, "src/keys.ts"))).toBe(false);
+  const built = await npmRun(dir, "build");
+  expect(built.output).toBe("wrote src/keys.ts: 2 key helpers\n");
+  expect(built.status).toBe(0);
+  const run = await runNode(["dist/index.js"], { cwd: dir });
+  expect(JSON.parse(run.stdout)).toEqual({ lookups: 1, key: 'tscaching:src/users#getUser:"bob"' });
+}, 120_000);

@@ -41,7 +41,8 @@ test("diagnostics land in the same places whether JSDoc is parsed as tsc does or
 test("every diagnostic code has a fixture", () => {
   const seen = new Set(cases.flatMap((name) => diagnosticsOf(name).map((d) => d.code)));
   const missing = Object.entries(Problems)
-    .filter(([kind, p]) => kind !== "internal" && !seen.has(p.code))
+    // missingKeys needs a tsconfig (the keys file's place): test/cli/missing-keys.test.ts builds one with tspc.
+    .filter(([kind, p]) => kind !== "internal" && kind !== "missingKeys" && !seen.has(p.code))
     .map(([kind]) => kind);
   expect(missing).toEqual([]);
 });
