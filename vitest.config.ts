@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    globalSetup: ["test/setup/memcached.ts"],
+    globalSetup: ["test/setup/memcached.ts", "test/setup/redis.ts"],
     reporters: ["default", "./test/setup/summary-reporter.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Backend } from "../../runtime/backends/backend";
 import { MemcachedBackend } from "../../runtime/backends/memcached";
 import { MemoryBackend } from "../../runtime/backends/memory";
+import { RedisBackend } from "../../runtime/backends/redis";
 import { startMemcached } from "../helpers/memcached";
+import { startRedis } from "../helpers/redis";
 
 interface Subject {
   name: string;
@@ -304,6 +306,20 @@ backendContract({
   },
   advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   statsKeys: () => [inject("memcached")],
+});
+
+const redisTarget = (address: string) => ({ nodes: [parseAddress(address)], cluster: false, tls: false, db: 0 });
+backendContract({
+  name: "redis",
+  create: () => new RedisBackend({ target: redisTarget(inject("redis")) }),
+  // FLUSHDB on the shared server would wipe entries of test files running in parallel.
+  createPrivate: async () => {
+    const server = await startRedis();
+    const backend = new RedisBackend({ target: redisTarget(server.address) });
+    return { backend, dispose: async () => (await backend.close(), await server.stop()) };
+  },
+  advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  statsKeys: () => [inject("redis")],
 });
 
 describe("memory backend specifics", () => {

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { freePort, accepts, killNow, stopped, terminate, track } from "./memcached";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** "127.0.0.1:port" of the redis-server started by test/setup/redis.ts. */
+    redis: string;
+  }
+}
+
+/** A redis-server process owned by a test (same shape as the memcached handle). */
+export interface RedisHandle {
+  readonly host: string;
+  readonly port: number;
+  /** "127.0.0.1:port". */
+  readonly address: string;
+  /** "redis://127.0.0.1:port". */
+  readonly url: string;
+  /** PID of the current process (changes on restart). */
+  readonly pid: number;
+  /** SIGTERM, then SIGKILL after 2 s; resolves once the process is gone. */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash would. */
+  kill(): Promise<void>;
+  /** Kills the process if it is running and starts a fresh, empty one on the same port. */
+  restart(): Promise<void>;
+  /** SIGSTOP: connections are accepted by the kernel but never answered. */
+  pause(): Promise<void>;
+  /** SIGCONT after {@link RedisHandle.pause}. */
+  resume(): void;
+}
+
+/** Options of {@link startRedis}: extra `redis-server` arguments (e.g. `["--requirepass", "pw"]`). */
+export interface RedisOptions {
+  args?: string[];
+}
+
+const HOST = "127.0.0.1";
+const READY_WITHIN_MS = 5_000;
+
+/**
+ * Starts a real redis-server on loopback (no persistence) and waits until it accepts connections.
+ * Throws, never skips, when the binary is missing or the server does not come up.
+ */
+export async function startRedis(options: RedisOptions = {}): Promise<RedisHandle> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      let child = await spawnRedis(port, options);
+      return {
+        host: HOST,
+        port,
+        address: `${HOST}:${port}`,
+        url: `redis://${HOST}:${port}`,
+        get pid() {
+          return child.pid as number;
+        },
+        stop: () => terminate(child),
+        kill: () => killNow(child),
+        async restart() {
+          await killNow(child);
+          child = await spawnRedis(port, options);
+        },
+        async pause() {
+          child.kill("SIGSTOP");
+          await stopped(child.pid as number);
+        },
+        resume: () => void child.kill("SIGCONT"),
+      };
+    } catch (err) {
+      // Another process may take the port between freePort() and redis-server's bind.
+      if (attempt >= 3 || !/in use|bind|listen/i.test(String(err))) throw err;
+    }
+  }
+}
+
+async function spawnRedis(port: number, options: RedisOptions): Promise<ChildProcess> {
+  if (await accepts(port)) throw new Error(`cannot start redis-server: port ${port} is already in use`);
+  // No RDB or AOF files: nothing is written to disk, so a restart starts empty (as memcached does).
+  const args = ["--port", String(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--daemonize", "no",
+    "--loglevel", "warning", ...(options.args ?? [])];
+  const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", (err: NodeJS.ErrnoException) =>
+      reject(err.code === "ENOENT" ? new Error("redis-server not found on PATH: install it with `apt-get install -y redis-server`") : err));
+  });
+  track(child);
+  const deadline = Date.now() + READY_WITHIN_MS;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`redis-server on port ${port} exited (${child.exitCode ?? child.signalCode}): ${output.trim()}`);
+    }
+    if (Date.now() > deadline) {
+      await killNow(child);
+      throw new Error(`redis-server on port ${port} did not accept connections within ${READY_WITHIN_MS} ms: ${output.trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
