@@ -26,6 +26,14 @@ export interface ClientSettings {
 
 const ignore = (): void => {};
 
+/** The last connection error of each client: ioredis fails queued requests with a bare "Connection is closed.". */
+const lastErrors = new WeakMap<object, Error>();
+
+/** The error that closed `client`'s connection last (ECONNREFUSED, ...), if any. */
+export function lastError(client: Redis | Cluster): Error | undefined {
+  return lastErrors.get(client);
+}
+
 /**
  * A client for `target`. No retries anywhere: a request fails with its connection (the backend's
  * breaker decides when to try again), and a closed client is replaced by a new one on the next
@@ -70,7 +78,7 @@ export function createClient(target: RedisTarget, settings: ClientSettings): Scr
     client = new Redis({ ...options, host: node?.host, port: node?.port });
   }
   // Failures reach the requests that meet them; ioredis would otherwise log each one.
-  client.on("error", ignore);
+  client.on("error", (error: Error) => lastErrors.set(client, error));
   client.on("node error", ignore);
   for (const [name, script] of Object.entries(SCRIPTS)) client.defineCommand(name, script);
   return client as ScriptedClient;

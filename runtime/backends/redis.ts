@@ -10,7 +10,7 @@ import { systemClock, type Clock } from "../clock";
 import { assertValidDelta, assertValidKey, assertValidTtl, backendError, byteLength, type BackendError } from "./hash";
 import { Breaker, breakerSettings, type BreakerOptions, type CircuitChange } from "./memcached-breaker";
 import { Deadlines, type Pending } from "./memcached-deadlines";
-import { createClient, holdProcess, usable, type ClientSettings, type ScriptedClient } from "./redis-client";
+import { createClient, holdProcess, lastError, usable, type ClientSettings, type ScriptedClient } from "./redis-client";
 import { parseInfo } from "./redis-info";
 import { nodeAddress, type RedisTarget } from "./redis-url";
 
@@ -254,7 +254,7 @@ export class RedisBackend implements Backend {
           resolve(result as R);
           return;
         }
-        let err = classify(failure, node.address);
+        let err = classify(failure, node.address, lastError(client));
         if (err.answered) {
           // The server answered, with a failure of this operation (not of the server).
           if (!probe && (breaker.failures !== 0 || breaker.open)) breaker.answered();
@@ -292,9 +292,14 @@ const tooBig = (size: number, limit: number): BackendError =>
   backendError(`value of ${size} bytes exceeds the ${limit}-byte limit`, "E2BIG");
 
 /** A failure with a code, and whether the server answered (an error reply) rather than failed to. */
-function classify(failure: unknown, address: string): BackendError & { answered?: boolean } {
+function classify(failure: unknown, address: string, connection: Error | undefined): BackendError & { answered?: boolean } {
   if (failure instanceof Error && (failure as BackendError).code === "ECLOSED") return failure as BackendError;
-  const message = failure instanceof Error ? failure.message : String(failure);
+  let message = failure instanceof Error ? failure.message : String(failure);
+  if (/^Connection is closed/.test(message) && connection !== undefined) {
+    // Name the cause (refused, reset, unreachable) rather than its consequence.
+    failure = connection;
+    message = `${connection.message} (connection closed)`;
+  }
   if (failure instanceof Error && failure.name === "ReplyError") {
     const code = /^ENONNUMERIC\b/.test(message) ? "ENONNUMERIC" : "EREDIS";
     return Object.assign(backendError(`redis ${address}: ${message.replace(/^ENONNUMERIC /, "")}`, code), { answered: true });
