@@ -55,6 +55,8 @@ export function createClient(target: RedisTarget, settings: ClientSettings): Scr
     autoResubscribe: false,
     autoResendUnfulfilledCommands: false,
     connectTimeout: settings.connectTimeout,
+    // No INFO round trip before the first request: a reconnect is one TCP (and AUTH) exchange.
+    enableReadyCheck: false,
     // A backstop only: the backend's own deadline fires first.
     commandTimeout: settings.timeout + 100,
     keepAlive: settings.keepAlive ? 30_000 : undefined,

@@ -82,7 +82,7 @@ export class RedisBackend implements Backend {
     };
     const address = options.target.nodes.map(nodeAddress).join(",");
     const breaker = new Breaker(address, breakerSettings(options.breaker), clock, notify,
-      () => this.#closed ? Promise.reject(new Error("closed")) : this.#run(this.#node, (c) => c.ping(), true), "redis");
+      () => this.#probe(), "redis");
     this.#node = { address, client: createClient(options.target, this.#settings), breaker, inFlight: 0 };
     this.#deadlines = new Deadlines<Node>(this.#timeout, clock, (pending) => this.#expired(pending));
   }
@@ -196,6 +196,25 @@ export class RedisBackend implements Backend {
     this.#closed = true;
     this.#deadlines.failAll(backendError("redis backend closed", "ECLOSED"));
     this.#node.client.disconnect();
+  }
+
+  /**
+   * The breaker's probe: connect (bounded by connectTimeout, not by the per-request timeout: a
+   * fresh connection under load can take longer than one request may), then a PING.
+   */
+  async #probe(): Promise<unknown> {
+    if (this.#closed) throw new Error("closed");
+    const node = this.#node;
+    if (!usable(node.client)) node.client = createClient(this.#target, this.#settings);
+    if (node.client.status === "wait") {
+      holdProcess(node.client, true);
+      try {
+        await node.client.connect();
+      } finally {
+        if (node.inFlight === 0) holdProcess(node.client, false);
+      }
+    }
+    return this.#run(node, (c) => c.ping(), true);
   }
 
   #nextVersion(): bigint {
