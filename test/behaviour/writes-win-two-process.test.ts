@@ -1,13 +1,13 @@
 /**
  * Writes win across processes (issue 12, items 1 and 3), with two real processes and a real
- * memcached: a reader process computes a cached read from the old row while a writer process
- * changes the row and then deletes, replaces or sets the key; afterwards neither process may read
- * the old value. And a computation that hangs in one process does not hold up the key: not in its
+ * memcached (and again a real Redis): a reader process computes a cached read from the old row
+ * while a writer process changes the row and then deletes, replaces or sets the key; afterwards
+ * neither process may read the old value. And a computation that hangs in one process does not hold up the key: not in its
  * own process past the bound, not at all in another.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import * as readline from "node:readline";
-import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { transpileRuntime, type TranspiledRuntime } from "../resilience/runtime-build";
 
 let runtime: TranspiledRuntime;
@@ -65,59 +65,65 @@ function writer(code: string): string {
   return JSON.parse(result.stdout);
 }
 
-beforeAll(() => {
-  runtime = transpileRuntime();
-  env = { ...runtime.env, TSCACHING_SERVERS: inject("memcached"), TSCACHING_NAMESPACE: `wwtp${Date.now()}`,
-    TSCACHING_FLIGHT_TIMEOUT: "300" };
-  reader = spawn(process.execPath, ["-e", READER(runtime.entry)], { env });
-  readline.createInterface({ input: reader.stdout }).on("line", (line) => {
-    const message = JSON.parse(line) as Record<string, unknown>;
-    const waiting = answers.get(message.tag as string);
-    if (waiting) {
-      answers.delete(message.tag as string);
-      waiting(message);
-    } else seen.push(message);
+// The same races on every shared store.
+describe.each([
+  ["memcached", () => inject("memcached")],
+  ["redis", () => `redis://${inject("redis")}`],
+])("%s", (_store, servers) => {
+  beforeAll(() => {
+    runtime = transpileRuntime();
+    env = { ...runtime.env, TSCACHING_SERVERS: servers(), TSCACHING_NAMESPACE: `wwtp${Date.now()}`,
+      TSCACHING_FLIGHT_TIMEOUT: "300" };
+    reader = spawn(process.execPath, ["-e", READER(runtime.entry)], { env });
+    readline.createInterface({ input: reader.stdout }).on("line", (line) => {
+      const message = JSON.parse(line) as Record<string, unknown>;
+      const waiting = answers.get(message.tag as string);
+      if (waiting) {
+        answers.delete(message.tag as string);
+        waiting(message);
+      } else seen.push(message);
+    });
+  }, 60_000);
+
+  afterAll(() => {
+    reader?.kill();
+    runtime?.dispose();
   });
-}, 60_000);
 
-afterAll(() => {
-  reader?.kill();
-  runtime?.dispose();
-});
+  test.each([
+    ["delete", "return cache.delete(key(NAME));"],
+    ["replace", "return cache.replace(key(NAME), 'v2');"],
+    ["set", "return cache.set(key(NAME), 'v2');"],
+    ["add", "return cache.add(key(NAME), 'v2');"],
+  ])("a %s in another process wins over a computation that read the old row", async (kind, code) => {
+    const name = `user-${kind}`;
+    await ask({ op: "row", name, value: "v1" }).answer;
+    const first = ask({ op: "call", name, hold: true });
+    await waitFor(`${first.tag}:started`);
+    // The writer changes the database, then the cache, while the reader's computation holds v1.
+    await ask({ op: "row", name, value: "v2" }).answer;
+    const wrote = writer(code.replace("NAME", JSON.stringify(name)));
+    // set and add store v2 (the lease is no entry for add); delete and replace act on the lease.
+    if (kind === "set" || kind === "add") expect(wrote).toBe(true);
+    await ask({ op: "release", name }).answer;
+    expect((await first.answer).value).toBe("v1"); // its own caller got what it computed
+    // Neither process reads v1 afterwards.
+    expect((await ask({ op: "call", name }).answer).value).toBe("v2");
+    expect(writer(`return cache.get(key(${JSON.stringify(name)}));`)).not.toBe("v1");
+    expect((await ask({ op: "call", name }).answer).value).toBe("v2");
+  });
 
-test.each([
-  ["delete", "return cache.delete(key(NAME));"],
-  ["replace", "return cache.replace(key(NAME), 'v2');"],
-  ["set", "return cache.set(key(NAME), 'v2');"],
-  ["add", "return cache.add(key(NAME), 'v2');"],
-])("a %s in another process wins over a computation that read the old row", async (kind, code) => {
-  const name = `user-${kind}`;
-  await ask({ op: "row", name, value: "v1" }).answer;
-  const first = ask({ op: "call", name, hold: true });
-  await waitFor(`${first.tag}:started`);
-  // The writer changes the database, then the cache, while the reader's computation holds v1.
-  await ask({ op: "row", name, value: "v2" }).answer;
-  const wrote = writer(code.replace("NAME", JSON.stringify(name)));
-  // set and add store v2 (the lease is no entry for add); delete and replace act on the lease.
-  if (kind === "set" || kind === "add") expect(wrote).toBe(true);
-  await ask({ op: "release", name }).answer;
-  expect((await first.answer).value).toBe("v1"); // its own caller got what it computed
-  // Neither process reads v1 afterwards.
-  expect((await ask({ op: "call", name }).answer).value).toBe("v2");
-  expect(writer(`return cache.get(key(${JSON.stringify(name)}));`)).not.toBe("v1");
-  expect((await ask({ op: "call", name }).answer).value).toBe("v2");
-});
-
-test("a hung computation: a later call in its process settles after the bound; another process is not held at all", async () => {
-  const name = "user-hung";
-  await ask({ op: "row", name, value: "v1" }).answer;
-  void ask({ op: "call", name, hold: "forever" });
-  const later = ask({ op: "call", name });
-  // The reader's flight bound is 300 ms; waiting for the event, with a generous limit.
-  expect((await later.answer).value).toBe("v1");
-  // The lease the hung computation holds reads as a miss elsewhere: the writer computes for itself.
-  expect(writer(`
-    const { cachedCall, defineCached } = require(${JSON.stringify(runtime.entry)});
-    return cachedCall(defineCached({ v: 1, id: "twoproc#row", ttl: 60 }), [${JSON.stringify(name)}], async () => "computed elsewhere");
-  `)).toBe("computed elsewhere");
+  test("a hung computation: a later call in its process settles after the bound; another process is not held at all", async () => {
+    const name = "user-hung";
+    await ask({ op: "row", name, value: "v1" }).answer;
+    void ask({ op: "call", name, hold: "forever" });
+    const later = ask({ op: "call", name });
+    // The reader's flight bound is 300 ms; waiting for the event, with a generous limit.
+    expect((await later.answer).value).toBe("v1");
+    // The lease the hung computation holds reads as a miss elsewhere: the writer computes for itself.
+    expect(writer(`
+      const { cachedCall, defineCached } = require(${JSON.stringify(runtime.entry)});
+      return cachedCall(defineCached({ v: 1, id: "twoproc#row", ttl: 60 }), [${JSON.stringify(name)}], async () => "computed elsewhere");
+    `)).toBe("computed elsewhere");
+  });
 });
