@@ -1,4 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { freePort, accepts, killNow, stopped, terminate, track } from "./memcached";
 
 declare module "vitest" {
@@ -101,4 +104,46 @@ async function spawnRedis(port: number, options: RedisOptions): Promise<ChildPro
     await new Promise((r) => setTimeout(r, 50));
   }
   return child;
+}
+
+/** A Redis Cluster of masters only, owned by a test. */
+export interface RedisClusterHandle {
+  readonly nodes: readonly RedisHandle[];
+  /** "redis+cluster://127.0.0.1:p1,redis+cluster://127.0.0.1:p2,...". */
+  readonly url: string;
+  /** Stops every node and removes the cluster's config files. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `size` redis-server nodes in cluster mode, joins them with `redis-cli --cluster create`
+ * (masters only, the 16384 slots spread over them) and waits until the cluster reports `ok`.
+ */
+export async function startRedisCluster(size = 3): Promise<RedisClusterHandle> {
+  const dir = mkdtempSync(path.join(tmpdir(), "tscaching-redis-cluster-"));
+  const nodes: RedisHandle[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < size; i++) {
+      nodes.push(await startRedis({ args: ["--cluster-enabled", "yes", "--cluster-config-file", path.join(dir, `nodes-${i}.conf`),
+        "--cluster-node-timeout", "2000", "--dir", dir] }));
+    }
+    const created = spawnSync("redis-cli", ["--cluster", "create", ...nodes.map((n) => n.address), "--cluster-replicas", "0", "--cluster-yes"],
+      { encoding: "utf8", timeout: 20_000 });
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const states = nodes.map((n) => spawnSync("redis-cli", ["-p", String(n.port), "cluster", "info"], { encoding: "utf8" }).stdout);
+      if (states.every((info) => /cluster_state:ok/.test(info))) break;
+      if (Date.now() > deadline) throw new Error(`the Redis Cluster did not become ok within 10 s: ${states.join(" | ")}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { nodes, url: nodes.map((n) => `redis+cluster://${n.address}`).join(","), stop };
 }
