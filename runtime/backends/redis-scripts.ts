@@ -26,8 +26,10 @@ const script = (body: string): Script => ({ numberOfKeys: 1, lua: STORE + body }
 
 /** The scripts, by the command name ioredis gives them. */
 export const SCRIPTS = {
-  /** set: always stores. Returns 1. */
-  tcSet: script(`store(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3]) return 1`),
+  /** set: always stores, over anything (a key of another type that someone else wrote included). Returns 1. */
+  tcSet: script(`
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'hash' then redis.call('DEL', KEYS[1]) end
+store(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3]) return 1`),
   /** add: stores only where no entry exists. Returns 1 stored, 0 not. */
   tcAdd: script(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
