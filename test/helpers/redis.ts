@@ -33,9 +33,12 @@ export interface RedisHandle {
   resume(): void;
 }
 
-/** Options of {@link startRedis}: extra `redis-server` arguments (e.g. `["--requirepass", "pw"]`). */
+/** Options of {@link startRedis}. */
 export interface RedisOptions {
+  /** Extra `redis-server` arguments (e.g. `["--requirepass", "pw"]`). */
   args?: string[];
+  /** Serve TLS only (the port is a `tls-port`), with this certificate and key (PEM files). */
+  tls?: { cert: string; key: string };
 }
 
 const HOST = "127.0.0.1";
@@ -80,7 +83,11 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisHandl
 async function spawnRedis(port: number, options: RedisOptions): Promise<ChildProcess> {
   if (await accepts(port)) throw new Error(`cannot start redis-server: port ${port} is already in use`);
   // No RDB or AOF files: nothing is written to disk, so a restart starts empty (as memcached does).
-  const args = ["--port", String(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--daemonize", "no",
+  const ports = options.tls
+    ? ["--port", "0", "--tls-port", String(port), "--tls-cert-file", options.tls.cert, "--tls-key-file", options.tls.key,
+      "--tls-ca-cert-file", options.tls.cert, "--tls-auth-clients", "no"]
+    : ["--port", String(port)];
+  const args = [...ports, "--bind", HOST, "--save", "", "--appendonly", "no", "--daemonize", "no",
     "--loglevel", "warning", ...(options.args ?? [])];
   const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";

@@ -4,7 +4,9 @@
  * failed calls across a SIGKILL and a restart; an idle connection does not keep a script alive.
  * Real redis-server processes owned by this file.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { cache, cachedCall, configure, defineCached, type CacheError } from "../../runtime/index";
@@ -150,27 +152,30 @@ describe("fail-open on Redis", () => {
   });
 });
 
-describe("process lifetime on Redis", () => {
-  const run = (script: string, env: Record<string, string>) => {
-    const child = spawn(process.execPath, ["-e", script], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    return new Promise<{ exit: number | string; output: string }>((resolve) => {
-      const timer = setTimeout(() => (child.kill("SIGKILL"), resolve({ exit: "still running after 8 s", output })), 8_000);
-      child.once("exit", (code) => (clearTimeout(timer), resolve({ exit: code ?? "killed", output })));
-    });
-  };
-  const script = `
-    const { cachedCall, defineCached } = require(${JSON.stringify(path.join(repoRoot, "dist/runtime/index.js"))});
-    const spec = defineCached({ v: 1, id: "redis#idle", ttl: 60 });
-    (async () => {
-      let runs = 0;
-      const a = await cachedCall(spec, [process.pid], async () => (runs++, "computed"));
-      const b = await cachedCall(spec, [process.pid], async () => (runs++, "computed"));
-      console.log(JSON.stringify({ a, b, runs }));
-    })();`;
+/** Runs `script` in a child process; resolves with its exit code (or why it was killed) and its output. */
+function run(script: string, env: Record<string, string>): Promise<{ exit: number | string; output: string }> {
+  const child = spawn(process.execPath, ["-e", script], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => (child.kill("SIGKILL"), resolve({ exit: "still running after 8 s", output })), 8_000);
+    child.once("exit", (code) => (clearTimeout(timer), resolve({ exit: code ?? "killed", output })));
+  });
+}
 
+/** A short script: a cached call, then the same call again (a hit when the cache works); it never closes the cache. */
+const script = `
+  const { cachedCall, defineCached } = require(${JSON.stringify(path.join(repoRoot, "dist/runtime/index.js"))});
+  const spec = defineCached({ v: 1, id: "redis#idle", ttl: 60 });
+  (async () => {
+    let runs = 0;
+    const a = await cachedCall(spec, [process.pid], async () => (runs++, "computed"));
+    const b = await cachedCall(spec, [process.pid], async () => (runs++, "computed"));
+    console.log(JSON.stringify({ a, b, runs }));
+  })();`;
+
+describe("process lifetime on Redis", () => {
   it("a script that used the cache (and never closed it) exits by itself", async () => {
     const { exit, output } = await run(script, { TSCACHING_SERVERS: `redis://${inject("redis")}`, TSCACHING_NAMESPACE: `idle${Date.now()}` });
     expect(exit, output).toBe(0);
@@ -182,4 +187,31 @@ describe("process lifetime on Redis", () => {
     expect(exit, output).toBe(0);
     expect(output).toMatch(/"runs":2/);
   }, 20_000);
+});
+
+describe("TLS (rediss://)", () => {
+  it("a script reaches a TLS-only redis-server through rediss://, trusting its CA by NODE_EXTRA_CA_CERTS, and exits by itself", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tscaching-redis-tls-"));
+    try {
+      const cert = path.join(dir, "cert.pem");
+      const key = path.join(dir, "key.pem");
+      const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { encoding: "utf8" });
+      expect(made.status, made.stderr).toBe(0);
+      const tlsServer = await startRedis({ tls: { cert, key } });
+      try {
+        const { exit, output } = await run(script, { TSCACHING_SERVERS: `rediss://${tlsServer.address}`, NODE_EXTRA_CA_CERTS: cert,
+          TSCACHING_NAMESPACE: `tls${Date.now()}` });
+        expect(exit, output).toBe(0);
+        expect(JSON.parse(output)).toEqual({ a: "computed", b: "computed", runs: 1 });
+        // The same server through redis:// (no TLS) gets nothing cached: it cannot talk to it.
+        const plain = await run(script.replace("console.log", "void "), { TSCACHING_SERVERS: `redis://${tlsServer.address}`, TSCACHING_TIMEOUT: "200" });
+        expect(plain.exit, plain.output).toBe(0);
+      } finally {
+        await tlsServer.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
