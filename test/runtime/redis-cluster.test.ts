@@ -3,12 +3,15 @@
  * own cluster support: keys spread over the masters by hash slot; each Lua script touches one key,
  * so every operation, CAS included, runs unchanged. Plus the runtime over a cluster URL.
  */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisBackend } from "../../runtime/backends/redis";
 import { resolveOptions } from "../../runtime/config";
 import { cachedCall, configure, defineCached, cache } from "../../runtime/index";
 import { close } from "../../runtime/state";
 import { backendContract } from "../helpers/backend-contract";
+import { repoRoot } from "../helpers/project";
 import { startRedisCluster, type RedisClusterHandle } from "../helpers/redis";
 
 let cluster: RedisClusterHandle;
@@ -51,4 +54,19 @@ describe("the runtime over a Redis Cluster", () => {
     expect(await cache.invalidate({ id: "cluster#user" })).toBe(true);
     for (let i = 0; i < 50; i++) expect(await call(i, "c")).toBe(`c${i}`);
   });
+
+  it("a script that used the cluster (and never closed it) exits by itself", () => {
+    const result = spawnSync(process.execPath, ["-e", `
+      const { cachedCall, defineCached } = require(${JSON.stringify(path.join(repoRoot, "dist/runtime/index.js"))});
+      const spec = defineCached({ v: 1, id: "cluster#idle", ttl: 60 });
+      (async () => {
+        let runs = 0;
+        for (let i = 0; i < 2; i++) await cachedCall(spec, [process.pid], async () => (runs++, "computed"));
+        console.log(JSON.stringify({ runs }));
+      })();`], { env: { ...process.env, TSCACHING_SERVERS: cluster.url, TSCACHING_NAMESPACE: `rcidle${Date.now()}` }, encoding: "utf8",
+      timeout: 10_000 });
+    expect(result.signal, "still running after 10 s").toBeNull();
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ runs: 1 });
+  }, 20_000);
 });
