@@ -11,13 +11,14 @@
 import type { CasToken } from "./backends/backend";
 import { clock } from "./clock";
 import { CacheError, type ResolvedOptions } from "./config";
-import { classify, decodeHit, encodeEntry, parseEntry, readEntryThen, type Entry, type ParsedEntry, type Read } from "./entries";
+import { classify, decodeHit, encodeEntry, readEntryThen, type Entry, type Read } from "./entries";
 import { begin, hasWaiters, join, joinable, land, OWN, type Flight, type Outcome } from "./flights";
 import { generationOf } from "./groups";
 import { KeyEncodeError } from "./keys";
 import { awaitHolder, lockKeyOf, releaseLock, takeLock } from "./lock";
 import { defineCached, keyOf, prefixOf, Uncached, type CachedFunction, type CachedFunctionSpec } from "./registry";
 import { rejectionOf, storeRejection } from "./rejections";
+import { parseFor } from "./shared-values";
 import { refresh } from "./stale";
 import { backendError, events, report, state } from "./state";
 import { encodeResult, releaseLease, storeOver, storeTtl, takeLease } from "./store";
@@ -89,35 +90,6 @@ function boundOf(spec: CachedFunction, options: ResolvedOptions): number {
   return spec.timeout !== undefined ? spec.timeout * 1000 : options.flightTimeout;
 }
 
-/** The memory backend's parse: a copy per hit, or with `shareValues` one frozen value per entry. */
-function parseFor(options: ResolvedOptions): (raw: Buffer | string) => ParsedEntry {
-  return options.memory.shareValues ? parseShared : parseEntry;
-}
-
-function parseShared(raw: Buffer | string): ParsedEntry {
-  const parsed = parseEntry(raw);
-  if (parsed.body.kind === "hit") deepFreeze(parsed.body.value);
-  return parsed;
-}
-
-/** Freeze plain objects and arrays all the way down (Maps, Sets, Dates and byte arrays cannot be frozen). */
-function deepFreeze(value: unknown): void {
-  if (typeof value !== "object" || value === null || Object.isFrozen(value) || ArrayBuffer.isView(value)) return;
-  if (value instanceof Map) {
-    for (const [k, v] of value) {
-      deepFreeze(k);
-      deepFreeze(v);
-    }
-    return;
-  }
-  if (value instanceof Set) {
-    for (const v of value) deepFreeze(v);
-    return;
-  }
-  Object.freeze(value);
-  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-}
-
 function invoke<T>(fn: Body<T>): Promise<T> {
   try {
     const result = fn();
@@ -151,7 +123,14 @@ function copiesOfValue(value: unknown): () => Outcome {
 function failed<T>(spec: CachedFunction, fn: Body<T>, flight: Flight, error: unknown): Promise<T> {
   spec.errors++;
   report(backendError(error, { id: spec.id, key: flight.key }));
-  return settle(flight, invoke(fn).then((value) => ({ value })));
+  let result: Promise<T | Uncached<T>>;
+  try {
+    result = Promise.resolve(fn());
+  } catch (thrown) {
+    result = Promise.reject(thrown);
+  }
+  // Not through invoke(): an `Uncached` result must reach settle() so that joiners run their own call.
+  return settle(flight, result.then((value) => ({ value })));
 }
 
 /** End `flight` when `computed` settles; the caller gets its own value, joiners a copy each. */

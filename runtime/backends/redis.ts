@@ -7,10 +7,11 @@
 import { randomBytes } from "node:crypto";
 import type { Backend, CasToken, Versioned } from "./backend";
 import { systemClock, type Clock } from "../clock";
-import { assertValidDelta, assertValidKey, assertValidTtl, backendError, byteLength, type BackendError } from "./hash";
+import { assertValidDelta, assertValidKey, assertValidTtl, backendError, byteLength } from "./hash";
 import { Breaker, breakerSettings, type BreakerOptions, type CircuitChange } from "./memcached-breaker";
 import { Deadlines, type Pending } from "./memcached-deadlines";
 import { createClient, holdProcess, lastError, usable, type ClientSettings, type ScriptedClient } from "./redis-client";
+import { alsoFailed, classify, tooBig } from "./redis-errors";
 import { parseInfo } from "./redis-info";
 import { nodeAddress, type RedisTarget } from "./redis-url";
 
@@ -90,6 +91,16 @@ export class RedisBackend implements Backend {
   /** Servers whose breaker is open right now. */
   get downServers(): string[] {
     return this.#node.breaker.open ? [this.#node.address] : [];
+  }
+
+  /**
+   * The one store every key goes to: the server ("host:port"), or the cluster (its seeds), which
+   * spreads keys by hash slot itself. So tscaching keeps one copy of a group's counter here (a
+   * cluster's replicas, not a second key, keep it through a master's loss).
+   */
+  ownerOf(key: string): string {
+    void key;
+    return this.#node.address;
   }
 
   get(key: string): Promise<Buffer | undefined> {
@@ -306,31 +317,3 @@ export class RedisBackend implements Backend {
 }
 
 const ms = (ttl: number): number => Math.ceil(ttl * 1000);
-
-const tooBig = (size: number, limit: number): BackendError =>
-  backendError(`value of ${size} bytes exceeds the ${limit}-byte limit`, "E2BIG");
-
-/** A failure with a code, and whether the server answered (an error reply) rather than failed to. */
-function classify(failure: unknown, address: string, connection: Error | undefined): BackendError & { answered?: boolean } {
-  if (failure instanceof Error && (failure as BackendError).code === "ECLOSED") return failure as BackendError;
-  let message = failure instanceof Error ? failure.message : String(failure);
-  if (/^Connection is closed/.test(message) && connection !== undefined) {
-    // Name the cause (refused, reset, unreachable) rather than its consequence.
-    failure = connection;
-    message = `${connection.message} (connection closed)`;
-  }
-  if (failure instanceof Error && failure.name === "ReplyError") {
-    const code = /^ENONNUMERIC\b/.test(message) ? "ENONNUMERIC" : "EREDIS";
-    return Object.assign(backendError(`redis ${address}: ${message.replace(/^ENONNUMERIC /, "")}`, code), { answered: true });
-  }
-  const given = (failure as { code?: unknown } | undefined)?.code;
-  const code = /timed? ?out/i.test(message) ? "ETIMEDOUT"
-    : /Connection is closed|ECONNRESET|max retries/i.test(message) ? "ECONNRESET"
-      : typeof given === "string" && /^E[A-Z]+$/.test(given) ? given : "EREDIS";
-  return Object.assign(new Error(`redis ${address}: ${message}`, { cause: failure }), { code });
-}
-
-/** A failure that is the same event as one already counted (see the memcached backend's). */
-function alsoFailed(err: Error, failure: object): BackendError {
-  return Object.assign(new Error(err.message, { cause: err }), { code: (err as BackendError).code, failure });
-}

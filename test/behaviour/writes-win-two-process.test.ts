@@ -1,11 +1,14 @@
 /**
  * Writes win across processes (issue 12, items 1 and 3), with two real processes and a real
- * memcached (and again a real Redis): a reader process computes a cached read from the old row
- * while a writer process changes the row and then deletes, replaces or sets the key; afterwards
+ * memcached (each test again on a real Redis): a reader process computes a cached read from the old
+ * row while a writer process changes the row and then deletes, replaces or sets the key; afterwards
  * neither process may read the old value. And a computation that hangs in one process does not hold up the key: not in its
  * own process past the bound, not at all in another.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import * as readline from "node:readline";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { transpileRuntime, type TranspiledRuntime } from "../resilience/runtime-build";
@@ -30,11 +33,34 @@ const READER = (entry: string) => `
     if (m.op === "release") { gates[m.name](); send({ tag: m.tag }); return; }
     cachedCall(spec, [m.name], async () => {
       runs++;
-      const value = rows[m.name];
+      // The row: in this process's table, or in a file another process writes (a shared database).
+      const value = m.file ? require("node:fs").readFileSync(m.file, "utf8") : rows[m.name];
       if (m.hold === "forever") await new Promise(() => {});
-      if (m.hold) { await new Promise((resolve) => { gates[m.name] = resolve; send({ tag: m.tag + ":started" }); }); }
+      if (typeof m.hold === "number") await new Promise((resolve) => setTimeout(resolve, m.hold));
+      if (m.hold === true) { await new Promise((resolve) => { gates[m.name] = resolve; send({ tag: m.tag + ":started" }); }); }
       return value;
     }).then((value) => send({ tag: m.tag, value, runs }), (error) => send({ tag: m.tag, error: String(error) }));
+  });
+`;
+
+/**
+ * A long-lived writer process: `delay` ms after a command it writes the row's file (the database),
+ * then the cache, as the seed's DB.set does; it answers with what it then reads from the cache.
+ */
+const WRITER = (entry: string) => `
+  const { cache } = require(${JSON.stringify(entry)});
+  require("node:readline").createInterface({ input: process.stdin }).on("line", (line) => {
+    const m = JSON.parse(line);
+    const key = cache.keyOf("twoproc#row", [m.name]);
+    setTimeout(async () => {
+      if (m.kind !== "get") {
+        require("node:fs").writeFileSync(m.file, "v2");
+        if (m.kind === "delete") await cache.delete(key);
+        else await cache[m.kind](key, "v2");
+      }
+      const seen = await cache.get(key);
+      process.stdout.write(JSON.stringify({ tag: m.tag, seen: seen ?? null }) + "\\n");
+    }, m.delay);
   });
 `;
 
@@ -112,6 +138,43 @@ describe.each([
     expect(writer(`return cache.get(key(${JSON.stringify(name)}));`)).not.toBe("v1");
     expect((await ask({ op: "call", name }).answer).value).toBe("v2");
   });
+
+  test("sweep: a write from another process at any moment of a 30 ms computation never leaves the old row behind", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tscaching-sweep-"));
+    const writerProcess = spawn(process.execPath, ["-e", WRITER(runtime.entry)], { env });
+    const pending = new Map<string, (m: Record<string, unknown>) => void>();
+    readline.createInterface({ input: writerProcess.stdout }).on("line", (line) => {
+      const message = JSON.parse(line) as Record<string, unknown>;
+      pending.get(message.tag as string)?.(message);
+    });
+    const write = (m: Record<string, unknown>) => new Promise<Record<string, unknown>>((resolve) => {
+      const tag = `w${tags++}`;
+      pending.set(tag, resolve);
+      writerProcess.stdin.write(JSON.stringify({ ...m, tag }) + "\n");
+    });
+    try {
+      const stale: string[] = [];
+      for (const kind of ["delete", "replace", "set"]) {
+        for (let delay = 0; delay <= 60; delay += 4) {
+          const name = `sweep-${kind}-${delay}`;
+          const file = path.join(dir, name);
+          writeFileSync(file, "v1");
+          // The reader's computation reads the row and holds it 30 ms; the writer writes the row
+          // and then the cache `delay` ms after the command (0 to 60 ms: before, during, after).
+          const [first] = await Promise.all([ask({ op: "call", name, file, hold: 30 }).answer, write({ kind, name, file, delay })]);
+          void first;
+          const reader = await ask({ op: "call", name, file }).answer;
+          const writer = await write({ kind: "get", name, file, delay: 0 });
+          if (reader.value === "v1") stale.push(`${kind} at ${delay} ms: the reader process read v1`);
+          if (writer.seen === "v1") stale.push(`${kind} at ${delay} ms: the writer process read v1`);
+        }
+      }
+      expect(stale).toEqual([]);
+    } finally {
+      writerProcess.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   test("a hung computation: a later call in its process settles after the bound; another process is not held at all", async () => {
     const name = "user-hung";

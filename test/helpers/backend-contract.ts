@@ -242,6 +242,30 @@ export function backendContract(subject: Subject): void {
       expect(await backend.deleteVersion(k, current)).toBe(false);
     });
 
+    it("declares its capabilities: inProcess, and peekDerived / ownerOf where it has them", async () => {
+      expect(typeof backend.inProcess).toBe("boolean");
+      const k = key("peek");
+      if (backend.peekDerived !== undefined) {
+        // An in-process backend answers synchronously what get answers, and remembers what it derived.
+        expect(backend.inProcess).toBe(true);
+        expect(backend.peekDerived(k, () => "derived", true)).toBeUndefined();
+        await backend.set(k, "stored", 60);
+        let derivations = 0;
+        const derive = (raw: Buffer | string) => (derivations++, bytes(raw)!.toString());
+        expect(backend.peekDerived(k, derive, true)).toBe("stored");
+        expect(backend.peekDerived(k, derive, true)).toBe("stored");
+        expect(derivations).toBe(1);
+        await backend.set(k, "rewritten", 60);
+        expect(backend.peekDerived(k, derive, true)).toBe("rewritten");
+        expect(() => backend.peekDerived!("bad key", derive, false)).toThrow();
+      }
+      if (backend.ownerOf !== undefined) {
+        expect(backend.ownerOf(k)).toMatch(/^[^\s]+:\d+$/);
+        expect(backend.ownerOf(k)).toBe(backend.ownerOf(k));
+      }
+      expect(backend.peekDerived !== undefined || backend.ownerOf !== undefined).toBe(true);
+    });
+
     it("cas on a missing key fails and stores nothing", async () => {
       const k = key("cas-missing");
       await backend.set(k, "v", 60);

@@ -10,15 +10,18 @@ import { cache, cachedCall, configure, defineCached, type CacheError } from "../
 import { close } from "../../runtime/state";
 import { useMemcachedServers } from "../helpers/cluster";
 import { freePort, startMemcached, type MemcachedHandle } from "../helpers/memcached";
+import { ManualClock } from "../helpers/clock";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const codeOf = (promise: Promise<unknown>) => promise.then(() => "ok", (e: { code?: string }) => e.code ?? "no code");
 const address = (h: MemcachedHandle) => ({ host: h.host, port: h.port });
 
-async function timedCode(promise: Promise<unknown>): Promise<{ code: string; ms: number }> {
-  const start = performance.now();
-  const code = await codeOf(promise);
-  return { code, ms: performance.now() - start };
+/** Let a probe's connection attempt (real I/O) settle: wait until the connection count holds still. */
+async function probesSettled(connections: () => number): Promise<void> {
+  for (let seen = -1; seen !== connections();) {
+    seen = connections();
+    await sleep(2);
+  }
 }
 
 /** A listener that accepts and at once resets every connection, counting them. */
@@ -57,9 +60,11 @@ describe("memcached backend breaker", () => {
       expect(first).toMatchObject({ code: "ECIRCUIT", server: `127.0.0.1:${port}`, outage: { reported: false } });
       expect(second.code).toBe("ECIRCUIT");
       expect(second.outage).toBe(first.outage);
-      const { code, ms } = await timedCode(backend.set("k", "v", 0));
+      // Refused at once: settled before any I/O or timer could run.
+      let code = "pending";
+      void codeOf(backend.set("k", "v", 0)).then((c) => (code = c));
+      for (let i = 0; i < 5; i++) await Promise.resolve();
       expect(code).toBe("ECIRCUIT");
-      expect(ms).toBeLessThan(5);
     } finally {
       await backend.close();
     }
@@ -85,21 +90,23 @@ describe("memcached backend breaker", () => {
 
   it("half-open: probes after the cool-down, doubling it while the server stays down", async () => {
     const dead = await resetter();
+    // The breaker's time is a moved clock: 300 calls 5 ms apart, however slow the machine is.
+    const clock = new ManualClock();
     const backend = new MemcachedBackend({ servers: [{ host: "127.0.0.1", port: dead.port }], timeout: 200,
-      breaker: { failures: 3, cooldown: 100, maxCooldown: 400 } });
+      breaker: { failures: 3, cooldown: 100, maxCooldown: 400 }, clock });
     try {
-      const start = performance.now();
       let circuit = 0;
-      while (performance.now() - start < 1_500) {
+      for (let t = 0; t < 1_500; t += 5) {
         if ((await codeOf(backend.get("k"))) === "ECIRCUIT") circuit++;
-        await sleep(5);
+        await probesSettled(dead.connections);
+        await clock.advance(5);
       }
       // Without a breaker every one of the ~200 calls would have connected. With it: 3 failures,
       // then probes at about 100, 300, 700, 1100, 1500 ms.
       console.info(`dead server: ${dead.connections()} connection attempts in 1.5 s, ${circuit} calls refused at once`);
       expect(dead.connections()).toBeGreaterThanOrEqual(5);
       expect(dead.connections()).toBeLessThanOrEqual(10);
-      expect(circuit).toBeGreaterThan(100);
+      expect(circuit).toBeGreaterThan(250);
     } finally {
       await backend.close();
       await dead.close();
@@ -108,27 +115,30 @@ describe("memcached backend breaker", () => {
 
   it("closes again once a restarted server answers the probe", async () => {
     const changes: CircuitChange[] = [];
+    const clock = new ManualClock();
     const backend = new MemcachedBackend({ servers: [address(server)], timeout: 200,
-      breaker: { failures: 3, cooldown: 200, maxCooldown: 800 }, onCircuit: (c) => changes.push(c) });
+      breaker: { failures: 3, cooldown: 200, maxCooldown: 800 }, onCircuit: (c) => changes.push(c), clock });
     try {
       await backend.set("restart", "before", 0);
       await server.kill();
       for (let i = 0; i < 3; i++) await codeOf(backend.get("restart"));
       expect(await codeOf(backend.get("restart"))).toBe("ECIRCUIT");
-      await sleep(500); // a probe or two fail meanwhile
-      for (let i = 0; i < 5; i++) await codeOf(backend.get("restart"));
-      await server.restart();
-      const restarted = performance.now();
-      let seconds = Infinity;
-      while (performance.now() - restarted < 3_000) {
-        if ((await codeOf(backend.set("restart", "after", 0))) === "ok") {
-          seconds = (performance.now() - restarted) / 1000;
-          break;
-        }
-        await sleep(20);
+      // 500 ms of the breaker's time pass: a probe or two fail meanwhile.
+      for (let t = 0; t < 500; t += 20) {
+        await codeOf(backend.get("restart"));
+        await sleep(10); // a probe's connection attempt settles (real I/O)
+        await clock.advance(20);
       }
-      console.info(`breaker closed ${seconds.toFixed(2)} s after the restart`);
-      expect(seconds).toBeLessThan(0.8 + 0.3);
+      await server.restart();
+      // On the breaker's clock, the first probe after the restart comes within one (longest) cool-down.
+      let ms = 0;
+      for (; ms <= 3_000; ms += 20) {
+        if ((await codeOf(backend.set("restart", "after", 0))) === "ok") break;
+        await sleep(10);
+        await clock.advance(20);
+      }
+      console.info(`breaker closed ${ms} ms (breaker clock) after the restart`);
+      expect(ms).toBeLessThanOrEqual(800 + 40);
       expect(changes.map((c) => c.state)).toEqual(["open", "closed"]);
       expect((await backend.get("restart"))?.toString()).toBe("after");
     } finally {
