@@ -68,6 +68,33 @@ describe("someone else's data under the namespace", () => {
   });
 });
 
+describe("the hit path", () => {
+  it("is one command per hit (no script, no second round trip)", async () => {
+    const server = await startRedis();
+    started.push(server);
+    configure({ servers: server.url, namespace: `hits${Date.now()}`, invalidationCheck: 3_600_000 });
+    const spec = defineCached({ v: 1, id: "redis#hits", ttl: 60 });
+    let runs = 0;
+    expect(await cachedCall(spec, [1], async () => (runs++, { n: 1 }))).toEqual({ n: 1 });
+    expect(await cachedCall(spec, [1], async () => (runs++, { n: 1 }))).toEqual({ n: 1 });
+    const raw = new Redis(server.url);
+    try {
+      await raw.config("RESETSTAT");
+      for (let i = 0; i < 10; i++) expect(await cachedCall(spec, [1], async () => (runs++, { n: 2 }))).toEqual({ n: 1 });
+      expect(runs).toBe(1);
+      // Every command the server ran since the reset, but this client's own INFO.
+      const counts = Object.fromEntries([...(await raw.info("commandstats")).matchAll(/^cmdstat_(\w+(?:\|\w+)?):calls=(\d+)/gm)]
+        .map((m) => [m[1], Number(m[2])]));
+      delete counts.info;
+      delete counts["config|resetstat"];
+      expect(counts).toEqual({ hmget: 10 }); // HMGET key v c: the value and its version, one round trip
+    } finally {
+      raw.disconnect();
+      await close();
+    }
+  });
+});
+
 describe("flush", () => {
   it("is FLUSHDB: it empties the URL's database (every namespace), not the server's other databases", async () => {
     const server = await startRedis();
