@@ -3,8 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // tmpdir first: its teardown runs last, after memcached has stopped.
-    globalSetup: ["test/setup/tmpdir.ts", "test/setup/memcached.ts"],
+    // tmpdir first: its teardown runs last, after the servers have stopped.
+    globalSetup: ["test/setup/tmpdir.ts", "test/setup/memcached.ts", "test/setup/redis.ts"],
     reporters: ["default", "./test/setup/summary-reporter.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,

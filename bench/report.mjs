@@ -117,6 +117,7 @@ export function textReport(results) {
   };
   for (const c of results.hitMemcached?.results ?? []) comp("memcached hit", c);
   for (const c of results.hitMemory?.results ?? []) comp("memory hit", c);
+  for (const c of results.hitRedis?.results ?? []) comp("redis hit", c);
   for (const c of results.sizes?.results ?? []) comp("value size", c);
   if (results.stampede) {
     const s = results.stampede;
@@ -232,6 +233,14 @@ export function renderMarkdown(results, chartPath) {
     "lru-cache ones), so it runs with the memjs `CacheClient` a user would write (`bench/project/src/peers.ts`), with its",
     "default key (md5 of the serialized arguments).", "");
   for (const c of results.hitMemcached?.results ?? []) md.push(`### ${c.mode} (${c.rounds} rounds × ${c.ops} calls)`, "", comparisonTable(c), "");
+
+  if (results.hitRedis) {
+    md.push("## Hit path on Redis: floor and peer", "",
+      "The same record and keys on a redis-server started by the bench. The floor is `await client.get(key)` on one ioredis",
+      "client and `JSON.parse`; tscaching's Redis backend reads `HGET key v` (entries are `{ v, c }` hashes, `c` the version",
+      "its writes-win CAS compares). cache-manager 7 `wrap` runs over Keyv 5 and the official `@keyv/redis` store (node-redis).", "");
+    for (const c of results.hitRedis.results ?? []) md.push(`### ${c.mode} (${c.rounds} rounds × ${c.ops} calls)`, "", comparisonTable(c), "");
+  }
 
   md.push("## 3. Memory backend hit", "",
     "tscaching with no servers configured (its lru-cache backend) against a bare `lru-cache` `get` in an async function",

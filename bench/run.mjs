@@ -5,15 +5,16 @@
 //                                      bench/results/chart.svg and BENCHMARKS.md
 //   node bench/run.mjs --smoke         seconds; tiny sizes; writes to bench/.tmp/smoke (or --out)
 //   options: --out <dir>   where results (and, for --smoke, BENCHMARKS.md) go
+//            --redis <url>  use this Redis for hit-redis instead of starting a redis-server
 //            --servers <host:port>   use a running memcached instead of starting one (never flushed)
-//            --only <suite,...>      hit-memcached, hit-memory, sizes, stampede, build
+//            --only <suite,...>      hit-memcached, hit-redis, hit-memory, sizes, stampede, build
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { memcachedVersion, startMemcached } from "./lib/memcached.mjs";
+import { memcachedVersion, redisVersion, startMemcached, startRedis } from "./lib/memcached.mjs";
 import { evaluateGoals, textReport, writeReport } from "./report.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,11 +24,12 @@ const { values: opts } = parseArgs({
     smoke: { type: "boolean", default: false },
     out: { type: "string" },
     servers: { type: "string" },
+    redis: { type: "string" },
     only: { type: "string" },
   },
 });
 const started = Date.now();
-const SUITES = ["hit-memcached", "hit-memory", "sizes", "stampede", "build"];
+const SUITES = ["hit-memcached", "hit-redis", "hit-memory", "sizes", "stampede", "build"];
 const only = opts.only ? opts.only.split(",") : SUITES;
 for (const s of only) if (!SUITES.includes(s)) throw new Error(`unknown suite ${s} (known: ${SUITES.join(", ")})`);
 
@@ -73,13 +75,20 @@ if (built.status !== 0) {
 const tagged = readFileSync(join(projectDir, "dist/tagged.js"), "utf8");
 if (!tagged.includes("cachedCall(")) throw new Error("bench/project/dist/tagged.js holds no cachedCall: the transformer did not run");
 
-const needsServer = only.some((s) => s !== "build" && s !== "hit-memory");
+const needsServer = only.some((s) => s !== "build" && s !== "hit-memory" && s !== "hit-redis");
 let memcached;
 let servers = opts.servers;
 if (needsServer && !servers) {
   memcached = await startMemcached({ memoryMb: 256 });
   servers = memcached.address;
   log(`memcached pid ${memcached.pid} on ${servers}`);
+}
+
+let redisServer;
+const redisUrl = () => opts.redis ?? (redisServer ? `redis://${redisServer.address}` : undefined);
+if (only.includes("hit-redis") && !opts.redis) {
+  redisServer = await startRedis({ memoryMb: 256 });
+  log(`redis-server pid ${redisServer.pid} on ${redisServer.address}`);
 }
 
 const namespace = `b${process.pid}${Date.now().toString(36)}`;
@@ -94,8 +103,9 @@ const results = {
     memoryGb: os.totalmem() / 2 ** 30,
     loadavg: os.loadavg(),
     memcached: needsServer ? memcachedVersion() : undefined,
+    redis: only.includes("hit-redis") ? redisVersion() : undefined,
     memcachedSource: memcached ? "started by the bench, -m 256 -t 1, stopped by PID at the end" : servers ? `external ${servers}` : "not used",
-    packages: Object.fromEntries(["typescript", "ts-patch", "memjs", "lru-cache", "cache-manager", "keyv", "@keyv/memcache",
+    packages: Object.fromEntries(["typescript", "ts-patch", "memjs", "lru-cache", "cache-manager", "keyv", "@keyv/memcache", "ioredis", "@keyv/redis",
       "@type-cacheable/core", "typescript-memoize"].map((n) => [n, pkgVersion(n)])),
     scale,
     failedSuites: [],
@@ -116,7 +126,7 @@ let failed = false;
 async function runSuite(suite, key, extra = {}) {
   log(`suite ${suite}`);
   const resultFile = join(workDir, `result-${process.pid}-${suite}.json`);
-  const config = { servers, namespace, scale, ...extra };
+  const config = { servers, redis: redisUrl(), namespace, scale, ...extra };
   const child = spawn(process.execPath, ["--expose-gc", join(here, "worker.mjs"), suite, JSON.stringify(config), resultFile], {
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -146,6 +156,7 @@ const buildSuite = () => only.includes("build")
 const buildInParallel = opts.smoke ? buildSuite() : undefined;
 try {
   if (only.includes("hit-memcached")) await runSuite("hit-memcached", "hitMemcached");
+  if (only.includes("hit-redis")) await runSuite("hit-redis", "hitRedis");
   if (only.includes("hit-memory")) await runSuite("hit-memory", "hitMemory");
   if (only.includes("sizes")) await runSuite("sizes", "sizes");
   if (only.includes("stampede")) await runSuite("stampede", "stampede");
@@ -153,6 +164,10 @@ try {
   if (memcached) {
     await memcached.stop();
     log(`memcached pid ${memcached.pid} stopped`);
+  }
+  if (redisServer) {
+    await redisServer.stop();
+    log(`redis-server pid ${redisServer.pid} stopped`);
   }
 }
 await (buildInParallel ?? buildSuite());

@@ -4,6 +4,8 @@
  * build at its memcached servers.
  */
 
+import { isRedisUrl, parseRedisTarget, REDIS_PORT, type RedisTarget } from "./backends/redis-url";
+
 /** A cache failure reported to `onError` / the `error` event. The caller never sees it. */
 export class CacheError extends Error {
   /**
@@ -45,11 +47,21 @@ export interface ServerAddress {
 export interface CacheOptions {
   /**
    * Memcached servers: `"host:port,host:port"`, an array of such strings or of `{ host, port }`.
-   * None (the default) selects the in-memory backend.
+   * None (the default) selects the in-memory backend. Redis URLs (`redis://[user:password@]host:6379[/db]`,
+   * `rediss://` for TLS, `redis+cluster://` or several URLs for a Redis Cluster) select the Redis backend.
    * @default process.env.TSCACHING_SERVERS
    * @example configure({ servers: "cache1:11211,cache2:11211" })
+   * @example configure({ servers: "redis://cache:6379" })
    */
   servers?: string | ReadonlyArray<string | ServerAddress>;
+  /**
+   * Which store serves: `"memcached"`, `"redis"` or `"memory"`. Left out, the servers decide: Redis
+   * URLs select Redis, `host:port` entries memcached, none the in-memory store. With `"redis"`,
+   * plain `host:port` entries are Redis servers (port 6379 by default), and no servers means
+   * `127.0.0.1:6379`.
+   * @default process.env.TSCACHING_STORE
+   */
+  store?: "memcached" | "redis" | "memory";
   /**
    * Prefix of every key, so that applications sharing a server stay apart.
    * @default process.env.TSCACHING_NAMESPACE ?? "tscaching"
@@ -114,7 +126,12 @@ export interface CacheOptions {
 
 /** Options after validation and defaults. */
 export interface ResolvedOptions {
+  /** The servers of the store (memcached's, or Redis's nodes); empty for the in-memory store. */
   readonly servers: readonly ServerAddress[];
+  /** The store that serves. */
+  readonly store: "memcached" | "redis" | "memory";
+  /** Where the Redis backend connects (store "redis" only). */
+  readonly redis?: RedisTarget;
   readonly namespace: string;
   readonly defaultTtl: number;
   readonly timeout: number;
@@ -151,10 +168,9 @@ function integer(option: string, value: unknown, min: number, max = Number.MAX_S
 }
 
 /** Parse `host:port` lists; `[::1]:11211` for IPv6. */
-export function parseServers(option: string, value: CacheOptions["servers"]): ServerAddress[] {
+export function parseServers(option: string, value: CacheOptions["servers"], defaultPort = 11211): ServerAddress[] {
   if (value === undefined || value === "") return [];
-  const list = typeof value === "string" ? value.split(",").map((s) => s.trim()).filter(Boolean) : value;
-  if (!Array.isArray(list)) fail(option, 'a "host:port,host:port" string or an array', value);
+  const list = serverList(option, value);
   return list.map((entry) => {
     if (typeof entry === "object" && entry !== null) {
       const { host, port } = entry as ServerAddress;
@@ -163,8 +179,50 @@ export function parseServers(option: string, value: CacheOptions["servers"]): Se
     }
     const m = typeof entry === "string" ? /^(?:\[([^\]]+)\]|([^:\s]+))(?::(\d+))?$/.exec(entry) : null;
     if (!m) fail(option, 'entries like "host:port"', entry);
-    return { host: m[1] ?? m[2], port: m[3] ? integer(option, m[3], 1, 65535) : 11211 };
+    return { host: m[1] ?? m[2], port: m[3] ? integer(option, m[3], 1, 65535) : defaultPort };
   });
+}
+
+function serverList(option: string, value: NonNullable<CacheOptions["servers"]>): ReadonlyArray<string | ServerAddress> {
+  const list = typeof value === "string" ? value.split(",").map((s) => s.trim()).filter(Boolean) : value;
+  if (!Array.isArray(list)) fail(option, 'a "host:port,host:port" string or an array', value);
+  return list;
+}
+
+const STORES = ["memcached", "redis", "memory"] as const;
+
+/**
+ * The store and its servers: Redis URLs (or `store: "redis"`) select Redis, other entries
+ * memcached, none the in-memory store. Throws a `TypeError` naming `option`; a password in a URL
+ * is never repeated in it.
+ */
+export function parseStore(option: string, value: CacheOptions["servers"], store: CacheOptions["store"],
+  storeOption = "store"): Pick<ResolvedOptions, "store" | "servers" | "redis"> {
+  if (store !== undefined && !STORES.includes(store)) fail(storeOption, 'one of "memcached", "redis", "memory"', store);
+  if (store === "memory") return { store, servers: [] };
+  const list = value === undefined || value === "" ? [] : serverList(option, value);
+  if (store !== "redis" && !list.some(isRedisUrl)) {
+    const servers = parseServers(option, value);
+    return { store: servers.length > 0 ? "memcached" : "memory", servers };
+  }
+  if (store === "memcached") fail(option, "memcached servers (host:port) with store \"memcached\"", redact(value));
+  let redis: RedisTarget;
+  try {
+    redis = parseRedisTarget(list.length > 0 ? list : ["127.0.0.1:6379"], (entry) => {
+      if (typeof entry === "string" && /^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) throw new Error("Redis URLs (redis://, rediss://, redis+cluster://), not mixed with other servers");
+      return parseServers(option, [entry], REDIS_PORT)[0] as ServerAddress;
+    });
+  } catch (error) {
+    if (error instanceof TypeError) throw error;
+    return fail(option, (error as Error).message, redact(value));
+  }
+  return { store: "redis", servers: redis.nodes, redis };
+}
+
+/** The servers as given, with any password in a URL replaced by "***". */
+function redact(value: unknown): unknown {
+  const hide = (entry: unknown) => typeof entry === "string" ? entry.replace(/(\/\/[^/@:]*):[^/@]*@/, "$1:***@") : entry;
+  return Array.isArray(value) ? value.map(hide) : typeof value === "string" ? value.split(",").map(hide).join(",") : value;
 }
 
 const TRUE_WORDS = ["1", "true", "yes", "on"];
@@ -198,14 +256,13 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
 
 function resolveStrict(options: CacheOptions, env: NodeJS.ProcessEnv): ResolvedOptions {
   if (typeof options !== "object" || options === null) fail("options", "an object", options);
-  const known = ["servers", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "invalidationCheck", "flightTimeout", "username",
+  const known = ["servers", "store", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "invalidationCheck", "flightTimeout", "username",
     "password", "memory", "enabled", "onError", "breaker", "failover"];
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) throw new TypeError(`tscaching: unknown option "${name}" (known: ${known.join(", ")})`);
   }
-  const servers = options.servers !== undefined
-    ? parseServers("servers", options.servers)
-    : parseServers("TSCACHING_SERVERS", env.TSCACHING_SERVERS);
+  const where = parseStore(options.servers !== undefined ? "servers" : "TSCACHING_SERVERS", options.servers ?? env.TSCACHING_SERVERS,
+    options.store ?? ((env.TSCACHING_STORE || undefined) as CacheOptions["store"]), options.store !== undefined ? "store" : "TSCACHING_STORE");
   const namespace = options.namespace ?? env.TSCACHING_NAMESPACE ?? "tscaching";
   if (typeof namespace !== "string" || !NAMESPACE.test(namespace)) {
     fail(options.namespace !== undefined ? "namespace" : "TSCACHING_NAMESPACE",
@@ -233,7 +290,7 @@ function resolveStrict(options: CacheOptions, env: NodeJS.ProcessEnv): ResolvedO
     if (options[name] !== undefined && typeof options[name] !== "string") fail(name, "a string", options[name]);
   }
   return {
-    servers,
+    ...where,
     namespace,
     defaultTtl: pick("defaultTtl", "TSCACHING_DEFAULT_TTL", 300, 0, 10 * 365 * 86_400),
     timeout: pick("timeout", "TSCACHING_TIMEOUT", 250, 1, 60_000),

@@ -6,6 +6,7 @@ import { EventEmitter } from "node:events";
 import type { Backend } from "./backends/backend";
 import { MemcachedBackend, type CircuitChange } from "./backends/memcached";
 import { MemoryBackend } from "./backends/memory";
+import { RedisBackend } from "./backends/redis";
 import { clock } from "./clock";
 import { CacheError, resolveOptions, type CacheOptions, type ResolvedOptions } from "./config";
 
@@ -27,7 +28,7 @@ export interface CacheEvents {
   stale: [{ id: string; key: string; age: number }];
   /** A cache failure; the call still answered. */
   error: [CacheError];
-  /** A memcached server's circuit breaker opened (the server is skipped) or closed (it answers again). */
+  /** A memcached or Redis server's circuit breaker opened (the server is skipped) or closed (it answers again). */
   circuit: [CircuitChange];
 }
 
@@ -35,14 +36,19 @@ export const events = new EventEmitter<CacheEvents>();
 let current: RuntimeState | undefined;
 
 function create(options: ResolvedOptions): RuntimeState {
-  const backend: Backend = options.servers.length > 0
+  const onCircuit = (change: CircuitChange): void => {
+    if (events.listenerCount("circuit") > 0) events.emit("circuit", change);
+  };
+  const backend: Backend = options.redis !== undefined
+    ? new RedisBackend({
+      target: options.redis, timeout: options.timeout, connectTimeout: options.connectTimeout, username: options.username,
+      password: options.password, maxValueSize: options.maxValueSize, breaker: options.breaker, clock, onCircuit,
+    })
+    : options.servers.length > 0
     ? new MemcachedBackend({
       servers: [...options.servers], timeout: options.timeout, connectTimeout: options.connectTimeout,
       username: options.username, password: options.password, maxValueSize: options.maxValueSize,
-      breaker: options.breaker, failover: options.failover, clock,
-      onCircuit: (change) => {
-        if (events.listenerCount("circuit") > 0) events.emit("circuit", change);
-      },
+      breaker: options.breaker, failover: options.failover, clock, onCircuit,
     })
     : new MemoryBackend({ maxEntries: options.memory.maxEntries, maxBytes: options.memory.maxBytes, maxValueSize: options.maxValueSize,
       // The real clock stays lru-cache's own (it reads it once per millisecond); a moved clock is read on every get.
@@ -145,7 +151,7 @@ export function backendError(cause: unknown, details: { id?: string; key?: strin
   const message = cause instanceof Error ? cause.message : String(cause);
   if (code === "ECIRCUIT") {
     const server = (cause as { server?: string }).server ?? "a server";
-    return new CacheError(code, `tscaching: memcached ${server} is marked down after repeated failures: calls for its keys ` +
+    return new CacheError(code, `tscaching: cache server ${server} is marked down after repeated failures: calls for its keys ` +
       "skip the cache until a probe finds it answering (not reported again for this outage)", { ...details, cause });
   }
   return new CacheError(code, `tscaching: cache backend failed: ${message}`, { ...details, cause });

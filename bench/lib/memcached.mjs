@@ -1,4 +1,4 @@
-// One memcached for the whole bench, on a free loopback port, stopped by its PID (the same way
+// One memcached (and, for hit-redis, one redis-server) for the whole bench, on a free loopback port, stopped by its PID (the same way
 // test/helpers/memcached.ts starts the test servers).
 import { spawn, spawnSync } from "node:child_process";
 import net from "node:net";
@@ -44,10 +44,18 @@ export function memcachedVersion(bin = "memcached") {
 
 /** Starts memcached (`-m` MiB of cache) and resolves once it accepts connections. */
 export async function startMemcached({ memoryMb = 256, bin = "memcached" } = {}) {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+  return startServer(bin, (port) => {
     const args = ["-l", HOST, "-p", String(port), "-U", "0", "-m", String(memoryMb), "-t", "1"];
     if (process.getuid?.() === 0) args.push("-u", "root");
+    return args;
+  });
+}
+
+/** Starts `bin` with `argsFor(port)` on a free loopback port; resolves once it accepts connections (stopped by PID). */
+export async function startServer(bin, argsFor) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const args = argsFor(port);
     const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"], detached: false });
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));
@@ -90,6 +98,18 @@ export async function startMemcached({ memoryMb = 256, bin = "memcached" } = {})
       };
     }
     if (child.exitCode === null && child.signalCode === null) process.kill(pid, "SIGKILL");
-    if (attempt >= 3) throw new Error(`memcached did not start on port ${port}: ${stderr.trim()}`);
+    if (attempt >= 3) throw new Error(`${bin} did not start on port ${port}: ${stderr.trim()}`);
   }
+}
+
+/** Starts redis-server (no persistence, `maxmemory` MiB) the same way. */
+export function startRedis({ memoryMb = 256, bin = "redis-server" } = {}) {
+  return startServer(bin, (port) => ["--bind", HOST, "--port", String(port), "--save", "", "--appendonly", "no",
+    "--maxmemory", `${memoryMb}mb`, "--loglevel", "warning"]);
+}
+
+/** The redis-server version string, e.g. "Redis server v=7.0.15 ...", or undefined. */
+export function redisVersion(bin = "redis-server") {
+  const result = spawnSync(bin, ["--version"], { encoding: "utf8" });
+  return result.status === 0 ? result.stdout.trim() : undefined;
 }

@@ -6,12 +6,11 @@
 import { inspect } from "node:util";
 import { Command } from "commander";
 import { MemcachedBackend } from "../../runtime/backends/memcached";
-import type { ServerAddress } from "../../runtime/config";
 import { cache, configure, type CacheError, type CacheKey } from "../../runtime/index";
 import { CliError, messageOf } from "../errors";
 import { callKey, parseArg, resolveNamespace } from "../lookup";
 import { examples, type Context } from "../output";
-import { address, backendOptions, resolveServers, resolveTimeout, SERVERS_OPTION, TIMEOUT_OPTION, type ServerOptions } from "../servers";
+import { address, openBackend, resolveTarget, resolveTimeout, type StoreTarget, SERVERS_OPTION, TIMEOUT_OPTION, type ServerOptions } from "../servers";
 import { verifyCall, type IdOptions } from "./key";
 
 export function getCommand(ctx: Context): Command {
@@ -33,13 +32,14 @@ export function getCommand(ctx: Context): Command {
     ]))
     .action(async (id: string, rawArgs: string[], options: IdOptions & ServerOptions) => {
       const namespace = resolveNamespace(options.namespace, ctx.env);
-      const servers = resolveServers(options, ctx.env);
+      const target = resolveTarget(options, ctx.env);
+      const servers = target.servers;
       const timeout = resolveTimeout(options);
       const args = rawArgs.map(parseArg);
       const fn = verifyCall(ctx, id, args, options);
       // The runtime fails open (a dead server reads as a miss); the CLI must tell the user instead.
       const failures: CacheError[] = [];
-      configure({ servers, namespace, timeout, connectTimeout: timeout, onError: (error) => failures.push(error) });
+      configure({ servers: target.given, store: target.kind, namespace, timeout, connectTimeout: timeout, onError: (error) => failures.push(error) });
       try {
         let key: CacheKey<unknown>;
         try {
@@ -50,11 +50,11 @@ export function getCommand(ctx: Context): Command {
         // getMulti reads through the same path as get() but tells a cached `undefined` from a miss.
         const found = await cache.getMulti([key]);
         if (failures.length > 0) {
-          const cause = messageOf(failures[0].cause ?? failures[0]).replace(/^memcached \S+:? /, "");
-          throw new CliError(`cannot read from memcached ${servers.map(address).join(", ")}: ${cause}`, { cause: failures[0] });
+          const cause = messageOf(failures[0].cause ?? failures[0]).replace(/^(memcached|redis) \S+:? /, "");
+          throw new CliError(`cannot read from ${target.kind} ${servers.map(address).join(", ")}: ${cause}`, { cause: failures[0] });
         }
         if (!found.has(key)) {
-          await confirmMiss(servers, timeout, ctx.env, key);
+          await confirmMiss(target, timeout, ctx.env, key);
           ctx.out("(miss)");
           return;
         }
@@ -72,12 +72,13 @@ export function getCommand(ctx: Context): Command {
  * onError, but it may fold one outage into a single report (or none, for a request that failed
  * alongside another): ask the server that holds the key directly, without failing open.
  */
-async function confirmMiss(servers: ServerAddress[], timeout: number, env: NodeJS.ProcessEnv, key: string): Promise<void> {
-  const backend = new MemcachedBackend(backendOptions(servers, timeout, env));
+async function confirmMiss(target: StoreTarget, timeout: number, env: NodeJS.ProcessEnv, key: string): Promise<void> {
+  const backend = openBackend(target, timeout, env);
   try {
     await backend.get(key);
   } catch (error) {
-    throw new CliError(`cannot read from memcached ${backend.serverFor(key)}: ${messageOf(error).replace(/^memcached \S+:? /, "")}`, { cause: error });
+    const server = backend instanceof MemcachedBackend ? backend.serverFor(key) : target.servers.map(address).join(",");
+    throw new CliError(`cannot read from ${target.kind} ${server}: ${messageOf(error).replace(/^(memcached|redis) \S+:? /, "")}`, { cause: error });
   } finally {
     await backend.close();
   }

@@ -1,19 +1,21 @@
-/** `tscaching stats`: memcached's own statistics, per server. */
+/** `tscaching stats`: memcached's own statistics (Redis: INFO), per server. */
 import { Command } from "commander";
-import { MemcachedBackend } from "../../runtime/backends/memcached";
 import { CliError } from "../errors";
 import { examples, table, type Context } from "../output";
-import { address, backendOptions, resolveServers, resolveTimeout, SERVERS_OPTION, TIMEOUT_OPTION, type ServerOptions } from "../servers";
+import { address, openBackend, resolveTarget, resolveTimeout, SERVERS_OPTION, TIMEOUT_OPTION, type ServerOptions } from "../servers";
 
 const FIELDS = ["uptime", "curr_items", "bytes", "limit_maxbytes", "get_hits", "get_misses", "evictions"] as const;
 
 /** Ask every server for its stats; a server that does not answer gets `{ error }`. */
 export async function serverStats(options: ServerOptions, env: NodeJS.ProcessEnv): Promise<Record<string, Record<string, string>>> {
-  const servers = resolveServers(options, env);
+  const target = resolveTarget(options, env);
+  const servers = target.servers;
   const timeout = resolveTimeout(options);
-  const backend = new MemcachedBackend(backendOptions(servers, timeout, env));
+  const backend = openBackend(target, timeout, env);
   try {
     const stats = await backend.stats();
+    // Redis: every server INFO names (a cluster's masters, whichever seeds were given).
+    if (target.kind === "redis") return stats;
     // Keyed by the backend's "host:port"; keep the order the user gave.
     return Object.fromEntries(servers.map((s) => [address(s), stats[`${s.host}:${s.port}`] ?? { error: "no answer" }]));
   } finally {
@@ -45,7 +47,8 @@ export function statsCommand(ctx: Context): Command {
       if (failed.length > 0) {
         const [server, s] = failed[0];
         const more = failed.length > 1 ? ` (and ${failed.length - 1} more servers)` : "";
-        throw new CliError(`cannot reach memcached ${server}: ${s.error.replace(/^memcached \S+:? /, "")}${more}`);
+        const kind = resolveTarget(options, ctx.env).kind;
+        throw new CliError(`cannot reach ${kind} ${server}: ${s.error.replace(/^(memcached|redis) \S+:? /, "")}${more}`);
       }
     });
 }

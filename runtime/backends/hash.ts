@@ -17,7 +17,8 @@ export interface BackendError extends Error {
  * cannot take, `EINVAL` bad ttl or delta, `ENONNUMERIC` incr/decr on a non-number, `ETIMEDOUT` no
  * answer in time, `ECONNRESET` server closed the connection with the request in flight, `ECLOSED`
  * backend already closed, `ECIRCUIT` the server's circuit breaker is open (it failed repeatedly; the
- * request was not sent), `EMEMCACHED` any other failure reported by memcached or memjs.
+ * request was not sent), `EMEMCACHED` any other failure reported by memcached or memjs, `EREDIS`
+ * any other failure reported by Redis or ioredis.
  */
 export type BackendErrorCode =
   | "E2BIG"
@@ -28,7 +29,8 @@ export type BackendErrorCode =
   | "ECONNRESET"
   | "ECLOSED"
   | "ECIRCUIT"
-  | "EMEMCACHED";
+  | "EMEMCACHED"
+  | "EREDIS";
 
 /** Builds an `Error` with a `code` property. */
 export function backendError(message: string, code: BackendErrorCode): BackendError {

@@ -1,7 +1,8 @@
 /**
- * The per-server circuit breaker: after `failures` consecutive failures a server is skipped at
- * once (requests reject with `ECIRCUIT` without waiting) for a cool-down; then one probe (sent in
- * the background by the next request) closes it again once the server answers. Each failed probe
+ * The per-server circuit breaker of the memcached and Redis backends: after `failures` consecutive
+ * failures a server is skipped at once (requests reject with `ECIRCUIT` without waiting) for a
+ * cool-down; then one probe (sent in the background by the next request) closes it again once the
+ * server answers. Each failed probe
  * doubles the cool-down up to a maximum. Time comes from the runtime's clock.
  */
 import type { Clock } from "../clock";
@@ -80,13 +81,15 @@ export class Breaker {
 
   constructor(private readonly address: string, private readonly settings: Required<BreakerOptions> | undefined,
               private readonly clock: Clock, private readonly notify: (change: CircuitChange) => void,
-              /** Sends one probe (a NOOP) to the server, bypassing the breaker. */
-              private readonly probe: () => Promise<unknown>) {}
+              /** Sends one probe (a NOOP, a PING) to the server, bypassing the breaker. */
+              private readonly probe: () => Promise<unknown>,
+              /** What the server is, for messages ("memcached", "redis"). */
+              private readonly kind = "memcached") {}
 
   /** A request while open: refused at once, and maybe the time for a probe. */
   refuse(): CircuitError {
     this.maybeProbe();
-    const error = backendError(`memcached ${this.address} is marked down after repeated failures (circuit open); ` +
+    const error = backendError(`${this.kind} ${this.address} is marked down after repeated failures (circuit open); ` +
       "request not sent", "ECIRCUIT");
     return Object.assign(error, { code: "ECIRCUIT" as const, server: this.address, outage: this.#outage });
   }

@@ -1,8 +1,8 @@
 /**
  * Writes win across processes (issue 12, items 1 and 3), with two real processes and a real
- * memcached: a reader process computes a cached read from the old row while a writer process
- * changes the row and then deletes, replaces or sets the key; afterwards neither process may read
- * the old value. And a computation that hangs in one process does not hold up the key: not in its
+ * memcached (each test again on a real Redis): a reader process computes a cached read from the old
+ * row while a writer process changes the row and then deletes, replaces or sets the key; afterwards
+ * neither process may read the old value. And a computation that hangs in one process does not hold up the key: not in its
  * own process past the bound, not at all in another.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
-import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { transpileRuntime, type TranspiledRuntime } from "../resilience/runtime-build";
 
 let runtime: TranspiledRuntime;
@@ -91,96 +91,102 @@ function writer(code: string): string {
   return JSON.parse(result.stdout);
 }
 
-beforeAll(() => {
-  runtime = transpileRuntime();
-  env = { ...runtime.env, TSCACHING_SERVERS: inject("memcached"), TSCACHING_NAMESPACE: `wwtp${Date.now()}`,
-    TSCACHING_FLIGHT_TIMEOUT: "300" };
-  reader = spawn(process.execPath, ["-e", READER(runtime.entry)], { env });
-  readline.createInterface({ input: reader.stdout }).on("line", (line) => {
-    const message = JSON.parse(line) as Record<string, unknown>;
-    const waiting = answers.get(message.tag as string);
-    if (waiting) {
-      answers.delete(message.tag as string);
-      waiting(message);
-    } else seen.push(message);
-  });
-}, 60_000);
+// The same races on every shared store.
+describe.each([
+  ["memcached", () => inject("memcached")],
+  ["redis", () => `redis://${inject("redis")}`],
+])("%s", (_store, servers) => {
+  beforeAll(() => {
+    runtime = transpileRuntime();
+    env = { ...runtime.env, TSCACHING_SERVERS: servers(), TSCACHING_NAMESPACE: `wwtp${Date.now()}`,
+      TSCACHING_FLIGHT_TIMEOUT: "300" };
+    reader = spawn(process.execPath, ["-e", READER(runtime.entry)], { env });
+    readline.createInterface({ input: reader.stdout }).on("line", (line) => {
+      const message = JSON.parse(line) as Record<string, unknown>;
+      const waiting = answers.get(message.tag as string);
+      if (waiting) {
+        answers.delete(message.tag as string);
+        waiting(message);
+      } else seen.push(message);
+    });
+  }, 60_000);
 
-afterAll(() => {
-  reader?.kill();
-  runtime?.dispose();
-});
-
-test.each([
-  ["delete", "return cache.delete(key(NAME));"],
-  ["replace", "return cache.replace(key(NAME), 'v2');"],
-  ["set", "return cache.set(key(NAME), 'v2');"],
-  ["add", "return cache.add(key(NAME), 'v2');"],
-])("a %s in another process wins over a computation that read the old row", async (kind, code) => {
-  const name = `user-${kind}`;
-  await ask({ op: "row", name, value: "v1" }).answer;
-  const first = ask({ op: "call", name, hold: true });
-  await waitFor(`${first.tag}:started`);
-  // The writer changes the database, then the cache, while the reader's computation holds v1.
-  await ask({ op: "row", name, value: "v2" }).answer;
-  const wrote = writer(code.replace("NAME", JSON.stringify(name)));
-  // set and add store v2 (the lease is no entry for add); delete and replace act on the lease.
-  if (kind === "set" || kind === "add") expect(wrote).toBe(true);
-  await ask({ op: "release", name }).answer;
-  expect((await first.answer).value).toBe("v1"); // its own caller got what it computed
-  // Neither process reads v1 afterwards.
-  expect((await ask({ op: "call", name }).answer).value).toBe("v2");
-  expect(writer(`return cache.get(key(${JSON.stringify(name)}));`)).not.toBe("v1");
-  expect((await ask({ op: "call", name }).answer).value).toBe("v2");
-});
-
-test("sweep: a write from another process at any moment of a 30 ms computation never leaves the old row behind", async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "tscaching-sweep-"));
-  const writerProcess = spawn(process.execPath, ["-e", WRITER(runtime.entry)], { env });
-  const pending = new Map<string, (m: Record<string, unknown>) => void>();
-  readline.createInterface({ input: writerProcess.stdout }).on("line", (line) => {
-    const message = JSON.parse(line) as Record<string, unknown>;
-    pending.get(message.tag as string)?.(message);
+  afterAll(() => {
+    reader?.kill();
+    runtime?.dispose();
   });
-  const write = (m: Record<string, unknown>) => new Promise<Record<string, unknown>>((resolve) => {
-    const tag = `w${tags++}`;
-    pending.set(tag, resolve);
-    writerProcess.stdin.write(JSON.stringify({ ...m, tag }) + "\n");
+
+  test.each([
+    ["delete", "return cache.delete(key(NAME));"],
+    ["replace", "return cache.replace(key(NAME), 'v2');"],
+    ["set", "return cache.set(key(NAME), 'v2');"],
+    ["add", "return cache.add(key(NAME), 'v2');"],
+  ])("a %s in another process wins over a computation that read the old row", async (kind, code) => {
+    const name = `user-${kind}`;
+    await ask({ op: "row", name, value: "v1" }).answer;
+    const first = ask({ op: "call", name, hold: true });
+    await waitFor(`${first.tag}:started`);
+    // The writer changes the database, then the cache, while the reader's computation holds v1.
+    await ask({ op: "row", name, value: "v2" }).answer;
+    const wrote = writer(code.replace("NAME", JSON.stringify(name)));
+    // set and add store v2 (the lease is no entry for add); delete and replace act on the lease.
+    if (kind === "set" || kind === "add") expect(wrote).toBe(true);
+    await ask({ op: "release", name }).answer;
+    expect((await first.answer).value).toBe("v1"); // its own caller got what it computed
+    // Neither process reads v1 afterwards.
+    expect((await ask({ op: "call", name }).answer).value).toBe("v2");
+    expect(writer(`return cache.get(key(${JSON.stringify(name)}));`)).not.toBe("v1");
+    expect((await ask({ op: "call", name }).answer).value).toBe("v2");
   });
-  try {
-    const stale: string[] = [];
-    for (const kind of ["delete", "replace", "set"]) {
-      for (let delay = 0; delay <= 60; delay += 4) {
-        const name = `sweep-${kind}-${delay}`;
-        const file = path.join(dir, name);
-        writeFileSync(file, "v1");
-        // The reader's computation reads the row and holds it 30 ms; the writer writes the row
-        // and then the cache `delay` ms after the command (0 to 60 ms: before, during, after).
-        const [first] = await Promise.all([ask({ op: "call", name, file, hold: 30 }).answer, write({ kind, name, file, delay })]);
-        void first;
-        const reader = await ask({ op: "call", name, file }).answer;
-        const writer = await write({ kind: "get", name, file, delay: 0 });
-        if (reader.value === "v1") stale.push(`${kind} at ${delay} ms: the reader process read v1`);
-        if (writer.seen === "v1") stale.push(`${kind} at ${delay} ms: the writer process read v1`);
+
+  test("sweep: a write from another process at any moment of a 30 ms computation never leaves the old row behind", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tscaching-sweep-"));
+    const writerProcess = spawn(process.execPath, ["-e", WRITER(runtime.entry)], { env });
+    const pending = new Map<string, (m: Record<string, unknown>) => void>();
+    readline.createInterface({ input: writerProcess.stdout }).on("line", (line) => {
+      const message = JSON.parse(line) as Record<string, unknown>;
+      pending.get(message.tag as string)?.(message);
+    });
+    const write = (m: Record<string, unknown>) => new Promise<Record<string, unknown>>((resolve) => {
+      const tag = `w${tags++}`;
+      pending.set(tag, resolve);
+      writerProcess.stdin.write(JSON.stringify({ ...m, tag }) + "\n");
+    });
+    try {
+      const stale: string[] = [];
+      for (const kind of ["delete", "replace", "set"]) {
+        for (let delay = 0; delay <= 60; delay += 4) {
+          const name = `sweep-${kind}-${delay}`;
+          const file = path.join(dir, name);
+          writeFileSync(file, "v1");
+          // The reader's computation reads the row and holds it 30 ms; the writer writes the row
+          // and then the cache `delay` ms after the command (0 to 60 ms: before, during, after).
+          const [first] = await Promise.all([ask({ op: "call", name, file, hold: 30 }).answer, write({ kind, name, file, delay })]);
+          void first;
+          const reader = await ask({ op: "call", name, file }).answer;
+          const writer = await write({ kind: "get", name, file, delay: 0 });
+          if (reader.value === "v1") stale.push(`${kind} at ${delay} ms: the reader process read v1`);
+          if (writer.seen === "v1") stale.push(`${kind} at ${delay} ms: the writer process read v1`);
+        }
       }
+      expect(stale).toEqual([]);
+    } finally {
+      writerProcess.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
-    expect(stale).toEqual([]);
-  } finally {
-    writerProcess.kill();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}, 120_000);
+  }, 120_000);
 
-test("a hung computation: a later call in its process settles after the bound; another process is not held at all", async () => {
-  const name = "user-hung";
-  await ask({ op: "row", name, value: "v1" }).answer;
-  void ask({ op: "call", name, hold: "forever" });
-  const later = ask({ op: "call", name });
-  // The reader's flight bound is 300 ms; waiting for the event, with a generous limit.
-  expect((await later.answer).value).toBe("v1");
-  // The lease the hung computation holds reads as a miss elsewhere: the writer computes for itself.
-  expect(writer(`
-    const { cachedCall, defineCached } = require(${JSON.stringify(runtime.entry)});
-    return cachedCall(defineCached({ v: 1, id: "twoproc#row", ttl: 60 }), [${JSON.stringify(name)}], async () => "computed elsewhere");
-  `)).toBe("computed elsewhere");
+  test("a hung computation: a later call in its process settles after the bound; another process is not held at all", async () => {
+    const name = "user-hung";
+    await ask({ op: "row", name, value: "v1" }).answer;
+    void ask({ op: "call", name, hold: "forever" });
+    const later = ask({ op: "call", name });
+    // The reader's flight bound is 300 ms; waiting for the event, with a generous limit.
+    expect((await later.answer).value).toBe("v1");
+    // The lease the hung computation holds reads as a miss elsewhere: the writer computes for itself.
+    expect(writer(`
+      const { cachedCall, defineCached } = require(${JSON.stringify(runtime.entry)});
+      return cachedCall(defineCached({ v: 1, id: "twoproc#row", ttl: 60 }), [${JSON.stringify(name)}], async () => "computed elsewhere");
+    `)).toBe("computed elsewhere");
+  });
 });

@@ -17,6 +17,7 @@ interface Comparison {
 
 interface Results {
   hitMemcached: { results: Comparison[] };
+  hitRedis: { results: Comparison[] };
   hitMemory: { results: Comparison[] };
   sizes: { results: Comparison[] };
   stampede: { callers: number; contenders: { name: string; executionsMax: number; msMedian: number }[] };
@@ -31,21 +32,24 @@ test("the benchmark runs in smoke mode and produces numbers, the report and the 
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "tscaching-bench-smoke-"));
   const started = Date.now();
   const run = spawnSync(process.execPath, [path.join(repoRoot, "bench/run.mjs"), "--smoke", "--out", out,
-    "--servers", inject("memcached")], { cwd: repoRoot, encoding: "utf8", timeout: 58_000 });
+    "--servers", inject("memcached"), "--redis", `redis://${inject("redis")}`], { cwd: repoRoot, encoding: "utf8", timeout: 58_000 });
   const output = `${run.stdout}${run.stderr}`;
   expect(run.error, output).toBeUndefined();
   expect(run.status, output).toBe(0);
   expect(Date.now() - started).toBeLessThan(60_000);
 
   const results = JSON.parse(fs.readFileSync(path.join(out, "latest.json"), "utf8")) as Results;
-  const comparisons = [...results.hitMemcached.results, ...results.hitMemory.results, ...results.sizes.results];
-  expect(comparisons.length).toBe(7); // serial + 64 concurrent, memory (default and shareValues), three sizes
+  const comparisons = [...results.hitMemcached.results, ...results.hitMemory.results, ...results.sizes.results, ...results.hitRedis.results];
+  expect(comparisons.length).toBe(9); // serial + 64 concurrent, memory (default and shareValues), three sizes, Redis serial + 64 concurrent
   for (const c of comparisons) {
     for (const x of c.contenders) expect(positive(x.usPerOp) && positive(x.opsPerSec), `${x.name}: ${x.usPerOp}`).toBe(true);
     for (const r of c.ratios) expect(positive(r.median), `${r.a} ÷ ${r.b}`).toBe(true);
   }
   expect(results.hitMemcached.results[0].contenders.map((c) => c.name)).toEqual([
     "tscaching", "memjs get + JSON.parse (floor)", "cache-manager wrap (Keyv memcache)", "type-cacheable @Cacheable (memjs client)",
+  ]);
+  expect(results.hitRedis.results[0].contenders.map((c) => c.name)).toEqual([
+    "tscaching", "ioredis get + JSON.parse (floor)", "cache-manager wrap (@keyv/redis)",
   ]);
   expect(results.stampede.callers).toBe(1000);
   for (const c of results.stampede.contenders) {

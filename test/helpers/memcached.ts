@@ -132,7 +132,7 @@ async function spawnMemcached(port: number, options: MemcachedOptions): Promise<
   return child;
 }
 
-function accepts(port: number): Promise<boolean> {
+export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, HOST);
     socket.once("connect", () => {
@@ -143,13 +143,13 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-function exited(child: ChildProcess): Promise<void> {
+export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
 // SIGSTOP takes effect asynchronously, thread by thread: a worker still running can answer.
-async function stopped(pid: number): Promise<void> {
+export async function stopped(pid: number): Promise<void> {
   const deadline = Date.now() + 2_000;
   while (Date.now() < deadline) {
     const tasks = await readdir(`/proc/${pid}/task`).catch(() => undefined);
@@ -163,20 +163,27 @@ async function stopped(pid: number): Promise<void> {
     if (states.every((state) => state === "T" || state === "t")) return;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  throw new Error(`memcached ${pid} did not stop within 2 s of SIGSTOP`);
+  throw new Error(`process ${pid} did not stop within 2 s of SIGSTOP`);
 }
 
-async function killNow(child: ChildProcess): Promise<void> {
+export async function killNow(child: ChildProcess): Promise<void> {
   child.kill("SIGKILL");
   await exited(child);
 }
 
-async function terminate(child: ChildProcess): Promise<void> {
+export async function terminate(child: ChildProcess): Promise<void> {
   child.kill("SIGCONT"); // a paused process would act on SIGTERM only once resumed
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), 2_000);
   await exited(child);
   clearTimeout(timer);
+}
+
+/** Kill `child` (SIGKILL) if the test process exits while it runs: a dying worker leaves no server behind. */
+export function track(child: ChildProcess): void {
+  installExitHook();
+  live.add(child);
+  child.once("exit", () => live.delete(child));
 }
 
 function installExitHook(): void {

@@ -1,6 +1,6 @@
 /**
  * Writes win (issue 12, items 1 and 2), in one process, on both backends: a computation that
- * started before a `cache.delete/replace/set/add` or `invalidate()` never stores its result over
+ * started before a `cache.delete/replace/set/add` or `invalidate()` (memory, memcached, Redis) never stores its result over
  * the write, and a call made after the write never joins it. The race is swept: the write lands
  * at every step of the miss (read, lease, computation, store).
  */
@@ -100,6 +100,7 @@ function suite(name: string, setup: () => void) {
 
 suite("memory", () => configure({ namespace: `ww${Date.now()}` }));
 suite("memcached", () => configure({ servers: inject("memcached"), namespace: `ww${Date.now()}` }));
+suite("redis", () => configure({ servers: `redis://${inject("redis")}`, namespace: `ww${Date.now()}` }));
 
 describe("memory, with a moved clock: the write's moment swept across a computation of 100 ms", () => {
   let clock: ManualClock;

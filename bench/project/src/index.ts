@@ -3,6 +3,7 @@ import { cache, configure, type CacheError } from "tscaching";
 
 export { getPayload, getUser, slowReport } from "./tagged";
 export { HandWrittenMemjs, lruGetUser, lruJsonGetUser } from "./floor";
+export { CacheManagerRedisPeer, HandWrittenIoredis } from "./redis";
 export { CacheManagerPeer, MemoizePeer, MemjsCacheClient, TypeCacheablePeer } from "./peers";
 export { executions, makePayload, makeUser } from "./values";
 
