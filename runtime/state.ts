@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import type { Backend } from "./backends/backend";
 import { MemcachedBackend, type CircuitChange } from "./backends/memcached";
 import { MemoryBackend } from "./backends/memory";
-import type { RedisBackend as RedisBackendClass } from "./backends/redis";
+import { RedisBackend } from "./backends/redis";
 import { clock } from "./clock";
 import { CacheError, resolveOptions, type CacheOptions, type ResolvedOptions } from "./config";
 
@@ -35,18 +35,12 @@ export interface CacheEvents {
 export const events = new EventEmitter<CacheEvents>();
 let current: RuntimeState | undefined;
 
-/** The Redis backend, loaded on first use: ioredis is not loaded by programs that never select Redis. */
-function redisBackend(): typeof RedisBackendClass {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require("./backends/redis") as typeof import("./backends/redis")).RedisBackend;
-}
-
 function create(options: ResolvedOptions): RuntimeState {
   const onCircuit = (change: CircuitChange): void => {
     if (events.listenerCount("circuit") > 0) events.emit("circuit", change);
   };
   const backend: Backend = options.redis !== undefined
-    ? new (redisBackend())({
+    ? new RedisBackend({
       target: options.redis, timeout: options.timeout, connectTimeout: options.connectTimeout, username: options.username,
       password: options.password, maxValueSize: options.maxValueSize, breaker: options.breaker, clock, onCircuit,
     })
