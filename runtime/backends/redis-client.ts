@@ -3,7 +3,7 @@
  * fail fast instead of retrying, with the backend's Lua scripts defined, and a socket that keeps
  * the process alive only while requests are in flight.
  */
-import { Cluster, Redis, type RedisOptions } from "ioredis";
+import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { SCRIPTS, type ScriptName } from "./redis-scripts";
 import type { RedisTarget } from "./redis-url";
 
@@ -25,6 +25,12 @@ export interface ClientSettings {
 }
 
 const ignore = (): void => {};
+
+/** ioredis, loaded when the first Redis client is made: programs that never select Redis never load it. */
+function ioredis(): typeof import("ioredis") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("ioredis") as typeof import("ioredis");
+}
 
 /** The last connection error of each client: ioredis fails queued requests with a bare "Connection is closed.". */
 const lastErrors = new WeakMap<object, Error>();
@@ -64,7 +70,7 @@ export function createClient(target: RedisTarget, settings: ClientSettings): Scr
   };
   let client: Redis | Cluster;
   if (target.cluster) {
-    client = new Cluster(target.nodes.map((n) => ({ host: n.host, port: n.port })), {
+    client = new (ioredis().Cluster)(target.nodes.map((n) => ({ host: n.host, port: n.port })), {
       lazyConnect: true,
       enableOfflineQueue: true,
       maxRedirections: 4,
@@ -77,7 +83,7 @@ export function createClient(target: RedisTarget, settings: ClientSettings): Scr
     });
   } else {
     const [node] = target.nodes;
-    client = new Redis({ ...options, host: node?.host, port: node?.port });
+    client = new (ioredis().Redis)({ ...options, host: node?.host, port: node?.port });
   }
   // Failures reach the requests that meet them; ioredis would otherwise log each one.
   client.on("error", (error: Error) => lastErrors.set(client, error));
@@ -96,7 +102,7 @@ export function usable(client: Redis | Cluster): boolean {
  * never keeps the process alive (a short script exits by itself).
  */
 export function holdProcess(client: Redis | Cluster, busy: boolean): void {
-  const clients = client instanceof Cluster ? client.nodes() : [client];
+  const clients = client instanceof ioredis().Cluster ? (client as Cluster).nodes() : [client];
   for (const one of clients) {
     const stream = (one as unknown as { stream?: { ref?(): void; unref?(): void } }).stream;
     if (busy) stream?.ref?.();
