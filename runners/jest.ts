@@ -17,6 +17,7 @@
 import * as path from "node:path";
 import type * as TS from "typescript";
 import tscachingTransformer, { type TscachingPluginConfig } from "../transformer/index";
+import { isSingleFileProgram } from "../transformer/program-kind";
 import { rewriteSourceFile } from "../transformer/rewrite";
 import { mayHaveCacheTags, scanSourceFile } from "../transformer/scan";
 import { projectRootOf } from "../transformer/transpile";
@@ -68,12 +69,6 @@ function emitsCommonJS(ts: typeof TS, options: TS.CompilerOptions, sf: TS.Source
     return (sf.impliedNodeFormat ?? (/\.c[jt]s$/.test(sf.fileName) ? ts.ModuleKind.CommonJS : undefined)) === ts.ModuleKind.CommonJS;
   }
   return false;
-}
-
-/** A program built for one file by `transpileModule` (ts-jest's isolatedModules mode): no type information. */
-function isSingleFileProgram(program: TS.Program): boolean {
-  const options = program.getCompilerOptions();
-  return Boolean(options.noResolve && options.noLib);
 }
 
 /** The per-file rewrite: scan without a checker, rewrite, report. */

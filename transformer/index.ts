@@ -10,9 +10,11 @@ import * as path from "node:path";
 import type * as TS from "typescript";
 import { problem, type Problem } from "./diagnostics";
 import { generateKeysFile, KEYS_HEADER } from "./keys-file";
+import { isSingleFileProgram } from "./program-kind";
 import { scanProgram } from "./project";
 import { rewriteSourceFile } from "./rewrite";
 import type { ScanResult } from "./scan";
+import { surfaceErrorsUnderTsNode } from "./ts-node";
 
 /** Options read from the plugin entry in tsconfig.json. */
 export interface TscachingPluginConfig {
@@ -44,12 +46,15 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
                                              extras?: Partial<TransformerExtras>): TS.TransformerFactory<TS.SourceFile> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts: typeof TS = extras?.ts ?? require("typescript");
+  extras = surfaceErrorsUnderTsNode(ts, program, extras);
   const warnings = config.warnings ?? "warn";
   if (!WARNING_MODES.includes(warnings)) {
     throw new TypeError(`tscaching: plugin option "warnings" must be one of ${WARNING_MODES.join(", ")}; got ${JSON.stringify(warnings)}`);
   }
   const runtime = config.runtime ?? "tscaching";
   let scans: Map<TS.SourceFile, ScanResult> | undefined;
+  // transpileModule's program (ts-node --transpile-only): no types, so decide by syntax, compare no keys.ts.
+  const syntaxOnly = isSingleFileProgram(program);
 
   const report = (sf: TS.SourceFile, p: Problem) => {
     const severity = p.severity === "warning" ? warnings : "error";
@@ -70,10 +75,11 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
 
   return (context) => {
     const transformFile = (sf: TS.SourceFile): TS.SourceFile => {
-      scans ??= scanProgram(ts, program, { rootDir: config.rootDir });
+      scans ??= scanProgram(ts, program, { rootDir: config.rootDir, types: !syntaxOnly });
       // The program's own SourceFile object is the key; files outside the project are not scanned.
       const original = program.getSourceFile(sf.fileName) ?? sf;
       if (original.text.startsWith(KEYS_HEADER)) {
+        if (syntaxOnly) return sf;
         // A generated registry: compare it with what `tscaching keys` would write now.
         const expected = generateKeysFile(ts, program, scans, original.fileName, runtime);
         if (expected !== original.text) report(sf, problem("staleKeys", 0, KEYS_HEADER.length, path.basename(original.fileName)));
