@@ -19,8 +19,12 @@ afterEach(() => {
 function tsxProject(kind: "esm" | "cjs"): string {
   const dir = project(`tsx-${kind}`, ["tsx"]);
   made.push(dir);
+  fs.mkdirSync(path.join(dir, ".tmp"));
   return dir;
 }
+
+/** Run in the project; tsx's compile cache (in the temp folder) lands inside it and goes with it. */
+const inProject = (dir: string) => ({ cwd: dir, env: { TMPDIR: path.join(dir, ".tmp") } });
 
 const WAYS = {
   "tsx --import tscaching/register": [TSX, "--import", "tscaching/register", "src/main.ts"],
@@ -30,7 +34,7 @@ const CASES = (["esm", "cjs"] as const).flatMap((kind) => Object.entries(WAYS).m
 
 test.each(CASES)("%s package, %s: the second call is served from the cache", async (kind, _way, args) => {
   const dir = tsxProject(kind);
-  const run = await runNode(args, { cwd: dir });
+  const run = await runNode(args, inProject(dir));
   expect(run.stderr).toBe("");
   expect(run.status).toBe(0);
   expect(JSON.parse(run.stdout)).toEqual({
@@ -42,7 +46,7 @@ test.each(CASES)("%s package, %s: a tag error fails the run with file:line", asy
   const dir = tsxProject(kind);
   const file = path.join(dir, "src/users.ts");
   fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("@cache ttl=60", "@cache ttl=5x"));
-  const run = await runNode(args, { cwd: dir });
+  const run = await runNode(args, inProject(dir));
   expect(run.status).not.toBe(0);
   expect(run.stderr).toMatch(/src\/users\.ts\(4,\d+\): error TS93\d{3}: .*ttl/);
   expect(run.stdout).toBe("");
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
 }
 void main();
 `);
-  const run = await runNode([TSX, "src/main.ts"], { cwd: dir });
+  const run = await runNode([TSX, "src/main.ts"], inProject(dir));
   expect(run.status).toBe(0);
   const warnings = run.stderr.split("\n").filter((line) => line.includes("TSCACHING_UNTRANSFORMED"));
   expect(warnings).toHaveLength(1);
