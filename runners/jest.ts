@@ -22,7 +22,6 @@ import { rewriteSourceFile } from "../transformer/rewrite";
 import { mayHaveCacheTags, scanSourceFile } from "../transformer/scan";
 import { projectRootOf } from "../transformer/transpile";
 
-
 /** Options given as `{ path: "tscaching/jest", options: { ... } }` in `astTransformers.before`. */
 export interface TscachingJestOptions {
   /** Folder ids are relative to. @default the nearest tsconfig.json's folder (as under tspc) */
@@ -109,6 +108,9 @@ const byProgram = new WeakMap<TS.Program, TS.TransformerFactory<TS.SourceFile>>(
 
 /** ts-jest's entry: called on every emit with its compiler. */
 export function factory(tsCompiler: TsJestCompiler, options: TscachingJestOptions = {}): TS.TransformerFactory<TS.SourceFile> {
+  if (options.warnings !== undefined && !["warn", "error", "off"].includes(options.warnings)) {
+    throw new TypeError(`tscaching/jest: option "warnings" must be one of warn, error, off; got ${JSON.stringify(options.warnings)}`);
+  }
   const ts = tsCompiler.configSet.compilerModule;
   const program = tsCompiler.program;
   if (!program || tsCompiler.configSet.isolatedModules || isSingleFileProgram(program)) return perFile(ts, options);

@@ -7,6 +7,8 @@ import { Command } from "commander";
 import { MemcachedBackend } from "../../runtime/backends/memcached";
 import type { ServerAddress } from "../../runtime/config";
 import { cache, configure, type CacheError, type CacheKey } from "../../runtime/index";
+import { buildKey } from "../../runtime/keys";
+import { state } from "../../runtime/state";
 import { CliError, messageOf } from "../errors";
 import { parseArg, resolveNamespace } from "../lookup";
 import { examples, type Context } from "../output";
@@ -42,7 +44,8 @@ export function getCommand(ctx: Context): Command {
       try {
         let key: CacheKey<unknown>;
         try {
-          key = cache.keyOf<unknown>(id, args);
+          // cache.keyOf's key, without its "no such function in this process" warning: the CLI reads other processes' entries.
+          key = buildKey(state().options.namespace, id, args) as CacheKey<unknown>;
         } catch (error) {
           throw new CliError(messageOf(error), { cause: error });
         }

@@ -74,3 +74,28 @@ void main();
   expect(warnings[0]).toContain("'src/users#getUser'");
   expect(warnings[0]).toContain("tsx --import tscaching/register");
 }, 60_000);
+
+test.each(["esm", "cjs"] as const)("%s package: a cached function's stack trace points at its own line", async (kind) => {
+  const dir = tsxProject(kind);
+  fs.writeFileSync(path.join(dir, "src/boom.ts"), [
+    "/** @cache ttl=60 */",
+    "export async function boom(): Promise<string> {",
+    "  await Promise.resolve();",
+    "  throw new Error(\"boom\");",
+    "}",
+    "",
+  ].join("\n"));
+  fs.writeFileSync(path.join(dir, "src/main.ts"), `
+import { cachedFunctions } from "tscaching";
+import { boom } from "./boom.js";
+boom().catch((error: Error) => console.log(JSON.stringify({
+  frame: error.stack!.split("\\n").find((l) => l.includes("boom.ts")),
+  rewritten: cachedFunctions().some((f) => f.id === "src/boom#boom"),
+})));
+`);
+  const run = await runNode([TSX, "--import", "tscaching/register", "src/main.ts"], inProject(dir));
+  expect(run.stderr).toBe("");
+  const { frame, rewritten } = JSON.parse(run.stdout) as { frame: string; rewritten: boolean };
+  expect(rewritten).toBe(true);
+  expect(frame).toMatch(/src[\\/]boom\.ts:4:\d+/);
+}, 60_000);

@@ -3,7 +3,12 @@
  * the operation), never for `cache.group()` families; and tscaching/testing tells a transformed
  * function from a half-transformed one (registered, but its calls never reach `cachedCall`).
  */
-import { afterEach, beforeEach, expect, test } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { runNode } from "../bundler/child";
+import { repoRoot } from "../helpers/project";
 import { cache, cachedCall, configure, defineCached, keyHelper, Uncached } from "../../runtime";
 import { assertCached, expectTransformed } from "../../runtime/testing";
 
@@ -61,4 +66,29 @@ test("expectTransformed and assertCached pass a cached function and fail a half-
   const never = defineCached({ v: 1, id: "testing#never", ttl: 60 });
   await expect(assertCached(() => cachedCall(never, [1], async () => new Uncached(1))))
     .rejects.toThrow(/second call was not served from the cache/);
+});
+
+describe("outside a runner: warned only with evidence the function's code runs here", () => {
+  const script = (requireUsers: boolean) => `
+    ${requireUsers ? 'require("./src/users.js");' : ""}
+    const { cache } = require("tscaching");
+    cache.keyOf("src/users#getUser", ["bob"]);
+    cache.invalidate(cache.group("own")).then(() => cache.close());
+  `;
+  test.each([false, true])("a plain node process that loaded the module: %s", async (loaded) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tscaching-untransformed-"));
+    try {
+      fs.mkdirSync(path.join(dir, "src"));
+      fs.mkdirSync(path.join(dir, "node_modules"));
+      fs.symlinkSync(repoRoot, path.join(dir, "node_modules/tscaching"), "dir");
+      // Built by plain tsc: the function is there, untransformed.
+      fs.writeFileSync(path.join(dir, "src/users.js"), "exports.getUser = async (name) => `user:${name}`;\n");
+      const run = await runNode(["-e", script(loaded)], { cwd: dir });
+      expect(run.status).toBe(0);
+      if (!loaded) expect(run.stderr).toBe("");
+      else expect(run.stderr).toMatch(/TSCACHING_UNTRANSFORMED.*'src\/users#getUser'.*build with tspc/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
