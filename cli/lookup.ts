@@ -4,7 +4,8 @@
  */
 import { requestKeyHelper } from "../runtime/http";
 import { cache, type CacheKey } from "../runtime/index";
-import { isValidNamespace } from "../runtime/keys";
+import { buildKey, isValidNamespace } from "../runtime/keys";
+import { state } from "../runtime/state";
 import type { CachedFunction } from "../transformer/model";
 import { CliError } from "./errors";
 import type { FoundFunction } from "./project";
@@ -83,7 +84,8 @@ export function isRequestKeyed(fn: CachedFunction | undefined): fn is CachedFunc
  * whatever parts the runtime keys a request by); otherwise the key of the arguments.
  */
 export function callKey(fn: CachedFunction | undefined, id: string, args: readonly unknown[]): CacheKey<unknown> {
-  if (!isRequestKeyed(fn)) return cache.keyOf<unknown>(id, args);
+  // cache.keyOf's key, without its "not registered in this process" warning: the CLI reads other processes' entries.
+  if (!isRequestKeyed(fn)) return buildKey(state().options.namespace, id, args) as CacheKey<unknown>;
   const [url, headers, ...rest] = args;
   const isHeaders = (value: unknown) => value === undefined ||
     (typeof value === "object" && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string"));

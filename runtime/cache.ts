@@ -11,6 +11,7 @@ import { buildKey } from "./keys";
 import { backendError, close, events, report, state, type CacheEvents } from "./state";
 import { byteLength, encodeEntry, LEASE_VALUE, readEntry, writeGeneration } from "./entries";
 import { bumpGeneration } from "./groups";
+import { checkRegistered, markOwnGroup } from "./untransformed";
 
 declare const valueType: unique symbol;
 
@@ -52,7 +53,7 @@ export interface KeyHelper<A extends readonly unknown[], T> extends KeyGroup<T> 
  */
 export function keyHelper<A extends readonly unknown[], T>(id: string): KeyHelper<A, T> {
   if (typeof id !== "string" || id === "") throw new TypeError("tscaching: keyHelper needs a non-empty id");
-  const helper = (...args: A) => buildKey(state().options.namespace, id, args) as CacheKey<T>;
+  const helper = (...args: A) => (checkRegistered(id), buildKey(state().options.namespace, id, args) as CacheKey<T>);
   Object.defineProperty(helper, "id", { value: id, enumerable: true });
   Object.defineProperty(helper, "name", { value: id });
   return helper as unknown as KeyHelper<A, T>;
@@ -158,6 +159,7 @@ export const cache = {
   },
   /** The key a cached function's call uses: `cache.keyOf<string>("src/db#DB.get", ["bob"])`. */
   keyOf<T>(id: string, args: readonly unknown[]): CacheKey<T> {
+    checkRegistered(id);
     return buildKey(state().options.namespace, id, args) as CacheKey<T>;
   },
   /** The value, or `undefined` on a miss (a cached `undefined` also reads as `undefined`). */
@@ -175,6 +177,7 @@ export const cache = {
    */
   invalidate(group: KeyGroup<any>): Promise<boolean> {
     if (!group || typeof group.id !== "string") throw new TypeError("tscaching: invalidate() takes a key helper such as keys.DB.get");
+    checkRegistered(group.id, group);
     const { backend, options } = state();
     const prefix = buildKey(options.namespace, group.id, []);
     detachGroup(prefix);
@@ -185,7 +188,7 @@ export const cache = {
   },
   /** The group of a `cache.key(name, ...)` family, for `invalidate`. */
   group<T>(name: string): KeyGroup<T> {
-    return { id: name };
+    return markOwnGroup({ id: name });
   },
   /** Store unconditionally; resolves `false` when the value could not be stored. ttl in seconds. */
   set<K extends CacheKey<any>>(key: K, value: ValueOf<K>, ttl?: number): Promise<boolean> {

@@ -10,8 +10,10 @@ import type * as TS from "typescript";
 import type { Problem } from "./diagnostics";
 import { isCommonJSScript } from "./factory";
 import { KEYS_HEADER } from "./keys-file";
+import { isSingleFileProgram } from "./program-kind";
 import { fileProblems, scanProgram } from "./project";
 import { toDiagnostic } from "./report";
+import { surfaceErrorsUnderTsNode } from "./ts-node";
 import { rewriteSourceFile } from "./rewrite";
 import type { ScanResult } from "./model";
 import { programSettings, type WarningMode } from "./settings";
@@ -45,7 +47,10 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts: typeof TS = extras?.ts ?? require("typescript");
   const { rootDir, runtime, warnings } = programSettings(program, config);
+  extras = surfaceErrorsUnderTsNode(ts, program, extras);
   let scans: Map<TS.SourceFile, ScanResult> | undefined;
+  // transpileModule's program (ts-node --transpile-only): no types, so decide by syntax, compare no keys.ts.
+  const syntaxOnly = isSingleFileProgram(program);
 
   const report = (sf: TS.SourceFile, p: Problem) => {
     const diagnostic = toDiagnostic(ts, sf, p, warnings);
@@ -62,10 +67,13 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
 
   return (context) => {
     const transformFile = (sf: TS.SourceFile): TS.SourceFile => {
-      scans ??= scanProgram(ts, program, { rootDir });
+      scans ??= scanProgram(ts, program, { rootDir, types: !syntaxOnly });
       // The program's own SourceFile object is the key; files outside the project are not scanned.
       const original = program.getSourceFile(sf.fileName) ?? sf;
-      for (const p of fileProblems(ts, program, original, scans, runtime)) report(sf, p);
+      // A one-file program (transpileModule) resolves no import and holds no other file: it can tell
+      // neither a missing nor a stale keys.ts, so only the file's own tag problems are reported.
+      const problems = syntaxOnly ? scans.get(original)?.problems ?? [] : fileProblems(ts, program, original, scans, runtime);
+      for (const p of problems) report(sf, p);
       if (original.text.startsWith(KEYS_HEADER)) return sf;
       const result = scans.get(original);
       if (!result) return sf;
