@@ -102,6 +102,15 @@ export interface CacheOptions {
   failover?: boolean;
   /** Called with every cache failure (the call itself still answers). */
   onError?: (error: CacheError) => void;
+  /**
+   * Cached HTTP handlers. `privateHeaders`: request headers that carry credentials, besides
+   * `Authorization`, `Cookie` and `Proxy-Authorization` (always private): a request carrying one
+   * runs the handler and is never answered from, or stored into, a shared entry (unless the tag
+   * says `shared`). Replaces the default list.
+   * @default { privateHeaders: ["x-api-key"] }
+   * @example configure({ http: { privateHeaders: ["x-api-key", "x-session-token"] } })
+   */
+  http?: { privateHeaders?: readonly string[] };
 }
 
 /** Options after validation and defaults. */
@@ -120,6 +129,7 @@ export interface ResolvedOptions {
   readonly breaker: false | { readonly failures: number; readonly cooldown: number; readonly maxCooldown: number };
   readonly failover: boolean;
   readonly onError?: (error: CacheError) => void;
+  readonly http: { readonly privateHeaders: readonly string[] };
 }
 
 const NAMESPACE = /^[A-Za-z0-9_.$/@+-]{1,60}$/;
@@ -157,7 +167,7 @@ export function parseServers(option: string, value: CacheOptions["servers"]): Se
 export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   if (typeof options !== "object" || options === null) fail("options", "an object", options);
   const known = ["servers", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "invalidationCheck", "username",
-    "password", "memory", "enabled", "onError", "breaker", "failover"];
+    "password", "memory", "enabled", "onError", "breaker", "failover", "http"];
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) throw new TypeError(`tscaching: unknown option "${name}" (known: ${known.join(", ")})`);
   }
@@ -214,5 +224,21 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
     },
     failover: options.failover ?? ["1", "true", "yes"].includes((env.TSCACHING_FAILOVER ?? "").toLowerCase()),
     onError: options.onError,
+    http: resolveHttp(options.http),
   };
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function resolveHttp(http: CacheOptions["http"]): ResolvedOptions["http"] {
+  if (http === undefined) return { privateHeaders: ["x-api-key"] };
+  if (typeof http !== "object" || http === null) fail("http", "an object", http);
+  for (const name of Object.keys(http)) {
+    if (name !== "privateHeaders") throw new TypeError(`tscaching: unknown option "http.${name}" (known: privateHeaders)`);
+  }
+  const list = http.privateHeaders ?? ["x-api-key"];
+  if (!Array.isArray(list) || !list.every((name) => typeof name === "string" && HEADER_NAME.test(name))) {
+    fail("http.privateHeaders", "an array of header names", list);
+  }
+  return { privateHeaders: list.map((name: string) => name.toLowerCase()) };
 }

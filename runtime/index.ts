@@ -11,4 +11,4 @@ export { cache, keyHelper, type CacheKey, type KeyGroup, type KeyHelper, type Va
 export { cachedCall, cachedFunctions, defineCached, Uncached, type CachedFunction, type CachedFunctionSpec } from "./call";
 export { CacheError, type CacheOptions, type ServerAddress } from "./config";
 export { configure, type CacheEvents } from "./state";
-export { cachedFetch, cachedHandler, requestKeyHelper, requestKeyParts, type CachedResponse } from "./http";
+export { cachedFetch, cachedHandler, requestKeyHelper, requestKeyParts, urlKeyParts, type CachedResponse, type HeaderLookup } from "./http";
