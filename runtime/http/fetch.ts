@@ -6,7 +6,8 @@
  * costs at most `maxValueSize` bytes of copy.
  */
 import { Uncached, type CachedFunctionSpec } from "../call";
-import { state } from "../state";
+import { CacheError } from "../config";
+import { report, state } from "../state";
 import { isPrivateRequest, lookup, reportUnkeyable, type Captured } from "./exchange";
 import { urlKeyParts } from "./request-key";
 import { cleanHeaders, storable, toResponse } from "./response";
@@ -78,13 +79,13 @@ function record(spec: CachedFunctionSpec, method: string, response: Response): {
   if (response.body === null) return { response, stored: Promise.resolve({ status: response.status, headers, body: Buffer.alloc(0) }) };
   const [forCaller, forCache] = response.body.tee();
   const passed = new Response(forCaller, { status: response.status, statusText: response.statusText, headers: response.headers });
-  const stored = copyBody(forCache).then((body): Captured =>
+  const stored = copyBody(spec, forCache).then((body): Captured =>
     body === undefined ? new Uncached(empty) : { status: response.status, headers, body });
   return { response: passed, stored };
 }
 
 /** Read a body copy to its end: its bytes, or undefined past the size or time limit or on a stream error. */
-async function copyBody(stream: ReadableStream<Uint8Array>): Promise<Buffer | undefined> {
+async function copyBody(spec: CachedFunctionSpec, stream: ReadableStream<Uint8Array>): Promise<Buffer | undefined> {
   let limit: number;
   try {
     limit = state().backend.maxValueSize;
@@ -107,8 +108,11 @@ async function copyBody(stream: ReadableStream<Uint8Array>): Promise<Buffer | un
       if (done) return Buffer.concat(chunks);
       size += value.byteLength;
       if (size > limit) {
-        // Cancelling this branch only: the caller's keeps flowing, at the caller's pace.
-        await reader.cancel().catch(() => undefined);
+        // Cancelling this branch only: the caller's keeps flowing, at the caller's pace. Not
+        // awaited: a tee branch's cancel settles only once the other branch is cancelled too.
+        reader.cancel().catch(() => undefined);
+        report(new CacheError("E2BIG", `tscaching: the streamed body of "${spec.id}" went past the ${limit}-byte item ` +
+          "limit; passed through uncached", { id: spec.id }));
         return undefined;
       }
       chunks.push(Buffer.from(value)); // a copy: both branches get the same chunk object

@@ -5,7 +5,7 @@
  */
 import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
-import { cache, configure, requestKeyHelper, type CacheError } from "../../runtime/index";
+import { cache, configure, requestKeyHelper, type CacheError, type CacheKey } from "../../runtime/index";
 import { state } from "../../runtime/state";
 import { compileHandlers, rawRequest, serve, type Handlers } from "./server";
 
@@ -123,13 +123,13 @@ describe.each(Object.keys(backends) as (keyof typeof backends)[])("on the %s bac
   // wrong shape is answered by the handler uncached and removed (two runs before the next hit).
   test.each([
     ["bare digits", (key: string) => state().backend.set(key, "12345", 60)],
-    ["a plain string set through cache.set", (key: string) => cache.set(key as never, "<h1>not a response</h1>")],
-    ["wrong field types", (key: string) => cache.set(key as never, { status: "200", headers: { a: 1 }, body: "x" })],
-    ["a header value with a line break", (key: string) => cache.set(key as never,
+    ["a plain string set through cache.set", (key: string) => cache.set(key as CacheKey<unknown>, "<h1>not a response</h1>")],
+    ["wrong field types", (key: string) => cache.set(key as CacheKey<unknown>, { status: "200", headers: { a: 1 }, body: "x" })],
+    ["a header value with a line break", (key: string) => cache.set(key as CacheKey<unknown>,
       { status: 200, headers: { "x-a": "1\r\nset-cookie: s=1" }, body: Buffer.from("x") })],
-    ["a status outside 100-999", (key: string) => cache.set(key as never, { status: 1000, headers: {}, body: Buffer.from("x") })],
+    ["a status outside 100-999", (key: string) => cache.set(key as CacheKey<unknown>, { status: 1000, headers: {}, body: Buffer.from("x") })],
     ["a truncated entry", (key: string) => state().backend.set(key, "\u0001T99:{\"B\"", 60), 1],
-    ["null", (key: string) => cache.set(key as never, null)],
+    ["null", (key: string) => cache.set(key as CacheKey<unknown>, null)],
   ] as Array<[string, (key: string) => Promise<unknown>, number?]>)("a foreign entry (%s) under a page key: handler answers, one EDECODE, entry replaced", async (_name, plant, expectedRuns = 2) => {
     const target = `/foreign-${_name.replace(/\W/g, "-")}`;
     await plant(pageKey(target));
