@@ -40,13 +40,15 @@ export function normaliseAuthority(authority: string, scheme: string): string {
  * parameter name is plain (`[A-Za-z0-9._-]`, so every decoder reads it as written) the parameters
  * are sorted by name, case-insensitively and stably: parameters of one name keep their relative
  * order. Otherwise the order is kept as sent, since reordering could swap what a decoder sees as
- * two values of one name (`%61` and `a`, `%FF` and `%FE`, `a;b`).
+ * two values of one name (`%61` and `a`, `%FF` and `%FE`). A query holding `#` or `;` is keyed as sent.
  */
 export function keyedQuery(query: string, ignoreQuery: readonly string[] = []): string {
-  if (query === "") return "";
+  // After `#` a URL parser sees a fragment, not parameters, and some decoders split on `;` too:
+  // such a query is keyed exactly as sent (nothing dropped, nothing moved).
+  if (query === "" || /[#;]/.test(query)) return query;
   const params = query.split("&");
   const kept = ignoreQuery.length === 0 ? params : params.filter((param) => !ignoreQuery.includes(decodedName(param)));
-  const plain = kept.every((param) => PLAIN_NAME.test(nameOf(param))) && !query.includes(";");
+  const plain = kept.every((param) => PLAIN_NAME.test(nameOf(param)));
   if (!plain || kept.length < 2) return kept.join("&");
   return kept.map((param, index) => ({ param, index, name: nameOf(param).toLowerCase() }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.index - b.index))

@@ -91,9 +91,13 @@ export function compileHandlers(): Handlers {
   }
 }
 
+/** `req.url` as node:http parsed it, by the client's port (what a raw request line became). */
+export const receivedUrls = new Map<number, string>();
+
 /** A plain node:http server routing on `x-route` (the target itself is what the tests attack). */
 export async function serve(handlers: Handlers): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
+    receivedUrls.set(req.socket.remotePort!, req.url!);
     const route = String(req.headers["x-route"] ?? "page") as keyof Handlers;
     void (handlers[route] as (req: unknown, res: unknown) => Promise<void>)(req, res);
   });
@@ -105,6 +109,8 @@ export interface RawResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body: string;
+  /** The client's port, a key of {@link receivedUrls}. */
+  readonly localPort: number;
 }
 
 /**
@@ -116,6 +122,8 @@ export function rawRequest(port: number, target: string, headers: Record<string,
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
+    let localPort = 0;
+    socket.on("connect", () => (localPort = socket.localPort!));
     socket.setTimeout(20_000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(target)}`)));
     socket.on("data", (chunk) => chunks.push(chunk));
     socket.on("error", reject);
@@ -131,7 +139,7 @@ export function rawRequest(port: number, target: string, headers: Record<string,
       }
       let body = text.slice(end + 4);
       if (head["transfer-encoding"] === "chunked") body = dechunk(body);
-      resolve({ status: Number(status[1]), headers: head, body: Buffer.from(body, "latin1").toString("utf8") });
+      resolve({ status: Number(status[1]), headers: head, body: Buffer.from(body, "latin1").toString("utf8"), localPort });
     });
     const lines = [`${method} ${target} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), "Connection: close"];
     // Not end(): node:http drops a half-closed connection whose answer is still being computed.
