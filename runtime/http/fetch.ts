@@ -1,9 +1,10 @@
 /**
  * Fetch-style handlers (`(request: Request) => Response`). The handler's Response goes back to its
  * caller as soon as the handler returns it, its body still streaming: tscaching tees the body and
- * stores the copy only if the body completes within `maxValueSize` bytes and {@link STREAM_TIME_LIMIT}
- * ms. Past the size it stops copying and lets go of what it copied, so a large or never-ending body
- * costs at most `maxValueSize` bytes of copy.
+ * stores the copy only if the body completes within `maxValueSize` bytes and
+ * `streamLimits.timeMs` (10 s); callers that joined the flight meanwhile wait at most that long,
+ * then run their own handler. Past the size it stops copying and lets go of what it copied, so a
+ * large or never-ending body costs at most `maxValueSize` bytes of copy.
  */
 import { Uncached, type CachedFunctionSpec } from "../call";
 import { CacheError } from "../config";
@@ -12,8 +13,8 @@ import { isPrivateRequest, lookup, reportUnkeyable, type Captured } from "./exch
 import { urlKeyParts } from "./request-key";
 import { cleanHeaders, storable, toResponse } from "./response";
 
-/** Longest time a body may take to complete and still be stored, in ms. */
-export const STREAM_TIME_LIMIT = 10_000;
+/** Longest time a body may take to complete and still be stored, in ms (tests shorten it). */
+export const streamLimits = { timeMs: 10_000 };
 
 /** Bytes currently held in body copies not yet stored (for tests and diagnostics). */
 let bufferedBytes = 0;
@@ -99,7 +100,7 @@ async function copyBody(spec: CachedFunctionSpec, stream: ReadableStream<Uint8Ar
   const timer = setTimeout(() => {
     timedOut = true;
     reader.cancel().catch(() => undefined);
-  }, STREAM_TIME_LIMIT);
+  }, streamLimits.timeMs);
   timer.unref?.();
   try {
     for (;;) {

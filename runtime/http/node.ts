@@ -114,11 +114,16 @@ function capture(spec: CachedFunctionSpec, method: string, res: ServerResponse, 
  */
 function replay(response: CachedResponse, method: string, res: ServerResponse): boolean {
   if (res.headersSent || res.writableEnded) return true;
+  const set: string[] = [];
   try {
     res.statusCode = response.status;
-    for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value as string | string[]);
+    for (const [name, value] of Object.entries(response.headers)) {
+      res.setHeader(name, value as string | string[]);
+      set.push(name);
+    }
   } catch {
-    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    // Undo only what the entry set: headers set before the handler (middleware) stay.
+    for (const name of set) res.removeHeader(name);
     res.statusCode = 200;
     return false;
   }

@@ -7,7 +7,7 @@
 import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { cache, cachedFetch, configure, defineCached, requestKeyHelper, type CacheError, type CacheKey } from "../../runtime/index";
-import { streamBufferedBytes } from "../../runtime/http/fetch";
+import { streamBufferedBytes, streamLimits } from "../../runtime/http/fetch";
 import { compileHandlers, rawRequest, serve, type Handlers } from "./server";
 
 const handlers: Handlers = compileHandlers();
@@ -143,5 +143,31 @@ describe("streamed Responses", () => {
     const third = await cachedFetch(spec, undefined, new Request("http://a.example/small"), handler);
     expect(Buffer.from(await third.arrayBuffer()).equals(body)).toBe(true);
     expect(runs).toBe(1);
+  });
+
+  test("a body that stalls past the time bound is not stored; callers that joined run their own handler", async () => {
+    const spec = defineCached({ v: 1, id: "stream#stalled", http: "fetch" });
+    const saved = streamLimits.timeMs;
+    streamLimits.timeMs = 200;
+    try {
+      let runs = 0;
+      const sources: Array<ReturnType<typeof source>> = [];
+      const handler = () => {
+        runs++;
+        const made = source(Infinity, new Promise<void>(() => undefined)); // first chunk, then nothing
+        sources.push(made);
+        return new Response(made.stream);
+      };
+      const request = () => new Request("http://a.example/stalled");
+      const first = await cachedFetch(spec, undefined, request(), handler);
+      const joined = await cachedFetch(spec, undefined, request(), handler); // waits for the bound, then runs its own
+      expect(runs).toBe(2);
+      const chunk = await first.body!.getReader().read();
+      expect(chunk.value!.byteLength).toBe(CHUNK);
+      expect(await cache.get(requestKeyHelper("stream#stalled")("http://a.example/stalled"))).toBeUndefined();
+      await joined.body!.cancel();
+    } finally {
+      streamLimits.timeMs = saved;
+    }
   });
 });
