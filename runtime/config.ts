@@ -9,7 +9,8 @@ export class CacheError extends Error {
   /**
    * - `ESERVER`: the backend failed (connection refused, reset, protocol error).
    * - `ETIMEDOUT`: the backend did not answer within `timeout`.
-   * - `EKEY`: an argument cannot form a key (a function, a cycle); the call ran uncached.
+   * - `EKEY`: an argument cannot form a key (a function, a cycle), or an HTTP request's target is one
+   *   no URL parser accepts; the call ran uncached.
    * - `EENCODE`: a result cannot be stored (a function inside it, a cycle); it was returned uncached.
    * - `EDECODE`: a stored entry is not readable (foreign, truncated, older format); treated as a miss.
    * - `E2BIG`: a result is larger than the server's item size; it was returned uncached.
