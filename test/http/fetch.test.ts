@@ -101,6 +101,8 @@ describe("streamed Responses", () => {
       mostAhead = Math.max(mostAhead, counter.pulled - read);
     }
     await reader.cancel();
+    console.log(`stream: read ${read} bytes of a never-ending body; copy held at most ${mostBuffered} bytes, ` +
+      `source at most ${mostAhead} bytes ahead of the caller (maxValueSize ${LIMIT})`);
     expect(read).toBeGreaterThanOrEqual(40 * LIMIT);
     expect(mostBuffered).toBeLessThanOrEqual(LIMIT);
     // Pulled but not yet read by the caller: what the copy read ahead, never more than the limit.
