@@ -11,7 +11,8 @@ export class CacheError extends Error {
   /**
    * - `ESERVER`: the backend failed (connection refused, reset, protocol error).
    * - `ETIMEDOUT`: the backend did not answer within `timeout`.
-   * - `EKEY`: an argument cannot form a key (a function, a cycle); the call ran uncached.
+   * - `EKEY`: an argument cannot form a key (a function, a cycle), or an HTTP request's target is one
+   *   no URL parser accepts; the call ran uncached.
    * - `EENCODE`: a result cannot be stored (a function inside it, a cycle); it was returned uncached.
    * - `EDECODE`: a stored entry is not readable (foreign, truncated, older format); treated as a miss.
    * - `E2BIG`: a result is larger than the server's item size; it was returned uncached.
@@ -122,6 +123,15 @@ export interface CacheOptions {
   failover?: boolean;
   /** Called with every cache failure (the call itself still answers). */
   onError?: (error: CacheError) => void;
+  /**
+   * Cached HTTP handlers. `privateHeaders`: request headers that carry credentials, besides
+   * `Authorization`, `Cookie` and `Proxy-Authorization` (always private): a request carrying one
+   * runs the handler and is never answered from, or stored into, a shared entry (unless the tag
+   * says `shared`). Replaces the default list.
+   * @default { privateHeaders: ["x-api-key"] }
+   * @example configure({ http: { privateHeaders: ["x-api-key", "x-session-token"] } })
+   */
+  http?: { privateHeaders?: readonly string[] };
 }
 
 /** Options after validation and defaults. */
@@ -151,6 +161,7 @@ export interface ResolvedOptions {
    * (`enabled: false`): a deployment's typo must not make every cached call fail.
    */
   readonly envProblem?: { readonly variable: string; readonly message: string };
+  readonly http: { readonly privateHeaders: readonly string[] };
 }
 
 const NAMESPACE = /^[A-Za-z0-9_.$/@+-]{1,60}$/;
@@ -257,7 +268,7 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
 function resolveStrict(options: CacheOptions, env: NodeJS.ProcessEnv): ResolvedOptions {
   if (typeof options !== "object" || options === null) fail("options", "an object", options);
   const known = ["servers", "store", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "invalidationCheck", "flightTimeout", "username",
-    "password", "memory", "enabled", "onError", "breaker", "failover"];
+    "password", "memory", "enabled", "onError", "breaker", "failover", "http"];
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) throw new TypeError(`tscaching: unknown option "${name}" (known: ${known.join(", ")})`);
   }
@@ -314,5 +325,21 @@ function resolveStrict(options: CacheOptions, env: NodeJS.ProcessEnv): ResolvedO
     },
     failover: options.failover ?? flag("TSCACHING_FAILOVER", env.TSCACHING_FAILOVER) ?? false,
     onError: options.onError,
+    http: resolveHttp(options.http),
   };
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function resolveHttp(http: CacheOptions["http"]): ResolvedOptions["http"] {
+  if (http === undefined) return { privateHeaders: ["x-api-key"] };
+  if (typeof http !== "object" || http === null) fail("http", "an object", http);
+  for (const name of Object.keys(http)) {
+    if (name !== "privateHeaders") throw new TypeError(`tscaching: unknown option "http.${name}" (known: privateHeaders)`);
+  }
+  const list = http.privateHeaders ?? ["x-api-key"];
+  if (!Array.isArray(list) || !list.every((name) => typeof name === "string" && HEADER_NAME.test(name))) {
+    fail("http.privateHeaders", "an array of header names", list);
+  }
+  return { privateHeaders: list.map((name: string) => name.toLowerCase()) };
 }

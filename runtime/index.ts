@@ -12,4 +12,4 @@ export { cachedCall, cachedFunctions, defineCached, Uncached, type CachedFunctio
 export { CacheError, type CacheOptions, type ServerAddress } from "./config";
 export { configure, type CacheEvents } from "./state";
 export { cacheKey, type KeyedInstance } from "./keys";
-export { cachedFetch, cachedHandler, requestKeyHelper, requestKeyParts, type CachedResponse } from "./http";
+export { cachedFetch, cachedHandler, requestKeyHelper, requestKeyParts, urlKeyParts, type CachedResponse, type HeaderLookup } from "./http";

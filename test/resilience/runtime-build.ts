@@ -19,9 +19,17 @@ export interface TranspiledRuntime {
 
 export function transpileRuntime(): TranspiledRuntime {
   const out = mkdtempSync(path.join(tmpdir(), "tscaching-runtime-"));
-  for (const folder of ["runtime", "runtime/backends"]) {
+  // Every folder under runtime/ (the runtime's parts live in subfolders: backends/, http/, ...).
+  const folders = ["runtime"];
+  for (let i = 0; i < folders.length; i++) {
+    const folder = folders[i];
     mkdirSync(path.join(out, folder), { recursive: true });
-    for (const name of readdirSync(path.join(ROOT, folder))) {
+    for (const entry of readdirSync(path.join(ROOT, folder), { withFileTypes: true })) {
+      const name = entry.name;
+      if (entry.isDirectory()) {
+        folders.push(`${folder}/${name}`);
+        continue;
+      }
       if (!name.endsWith(".ts") || name.endsWith(".d.ts")) continue;
       const { outputText } = ts.transpileModule(readFileSync(path.join(ROOT, folder, name), "utf8"), {
         compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
