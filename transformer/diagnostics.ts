@@ -71,6 +71,8 @@ export const Problems = {
     `@cache on '${name}': ${what} cannot form a cache key: ${reason}, so distinct instances would share one entry (at run time every call runs uncached with an EKEY report). Key by what identifies it (a parameter such as 'id: string', or destructure it: '({ id }: ${cls})'), or give ${cls} a [cacheKey]() method (import { cacheKey } from "tscaching") or a toJSON() method.`),
   classKeyPart: kind(93029, "warning", (what, name, reason, cls) =>
     `@cache on '${name}': ${what} ${reason}; an instance keys only through a [cacheKey]() or toJSON() method, so without one every call runs uncached (EKEY). Give ${cls} a [cacheKey]() method (import { cacheKey } from "tscaching") or a toJSON() method, or destructure the fields that identify it.`),
+  outOfRange: kind(93030, "error", (option, value, max) =>
+    `@cache: option '${option}' must be a duration above 0 and at most ${max}; got '${value}'.`),
   internal: kind(93099, "error", (message) =>
     `tscaching could not process this function (${message}); it was left uncached. Please report this.`),
 } as const;
