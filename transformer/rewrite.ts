@@ -28,7 +28,7 @@ export interface RewriteOptions {
 export const SPEC_VERSION = 1;
 
 /** Tag options copied into the spec, in this order. */
-const SPEC_FIELDS = ["ttl", "stale", "errors", "lock", "ignoreQuery", "vary", "status", "shared", "timeout"] as const;
+const SPEC_FIELDS = ["ttl", "stale", "errors", "lock", "ignoreQuery", "vary", "status", "shared", "timeout", "local"] as const;
 
 export function rewriteSourceFile(ts: typeof TS, context: TS.TransformationContext, sf: TS.SourceFile,
                                   functions: readonly CachedFunction[], options: RewriteOptions): TS.SourceFile {

@@ -40,6 +40,8 @@ export interface CacheTag {
   readonly shared?: boolean;
   /** `timeout=5s`: longest wait in seconds on another caller's computation of the same key (1 s to 1 d). */
   readonly timeout?: number;
+  /** `local=2s`: seconds a decoded copy is kept in this process in front of the shared store (1 s to 1 d). */
+  readonly local?: number;
 }
 
 /** A tag starts at `@name` at the start of a line or after whitespace, as TypeScript reads JSDoc. */
@@ -183,6 +185,7 @@ const OPTIONS: Record<string, {
     read: (v) => list(v, /^[1-5]\d\d$/)?.map(Number) },
   shared: { flag: true, expected: "no value", read: (v) => (v === "" ? true : undefined) },
   timeout: { expected: "a duration such as 5s", read: parseTtl, max: 86_400 },
+  local: { expected: "a duration such as 2s", read: parseTtl, max: 86_400 },
 };
 const FIELDS: Record<string, keyof CacheTag> = { "ignore-query": "ignoreQuery" };
 const KNOWN = ["ttl", "key", "name", ...Object.keys(OPTIONS)];
