@@ -43,9 +43,11 @@ interface Copy {
 export class LocalTier {
   readonly #copies: LRUCache<string, Copy>;
   readonly #shareValues: boolean;
+  readonly #defaultTtl: number;
 
-  constructor(options: ResolvedOptions["local"]) {
+  constructor(options: ResolvedOptions["local"], defaultTtl: number) {
     this.#shareValues = options.shareValues;
+    this.#defaultTtl = defaultTtl;
     this.#copies = new LRUCache<string, Copy>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
@@ -78,7 +80,7 @@ export class LocalTier {
   offer(spec: CachedFunction, flight: Flight, raw: Buffer | string, softExpiry: number | undefined): void {
     if (!isAttached(flight)) return;
     const now = clock.now();
-    const ttl = spec.ttl ?? 0;
+    const ttl = spec.ttl ?? this.#defaultTtl;
     let expires = now + spec.local! * 1000;
     if (ttl > 0) expires = Math.min(expires, now + ttl * 1000);
     if (softExpiry !== undefined) expires = Math.min(expires, softExpiry);
@@ -117,7 +119,7 @@ export function localTierOf(state: { readonly options: ResolvedOptions; readonly
   if (state.backend.inProcess) return undefined;
   let tier = tiers.get(state.backend);
   if (tier === undefined) {
-    tier = new LocalTier(state.options.local);
+    tier = new LocalTier(state.options.local, state.options.defaultTtl);
     tiers.set(state.backend, tier);
   }
   return tier;
