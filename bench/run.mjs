@@ -6,7 +6,7 @@
 //   node bench/run.mjs --smoke         seconds; tiny sizes; writes to bench/.tmp/smoke (or --out)
 //   options: --out <dir>   where results (and, for --smoke, BENCHMARKS.md) go
 //            --servers <host:port>   use a running memcached instead of starting one (never flushed)
-//            --only <suite,...>      hit-memcached, hit-memory, sizes, stampede, build
+//            --only <suite,...>      hit-memcached, hit-memory, hit-local, sizes, stampede, build
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -27,7 +27,7 @@ const { values: opts } = parseArgs({
   },
 });
 const started = Date.now();
-const SUITES = ["hit-memcached", "hit-memory", "sizes", "stampede", "build"];
+const SUITES = ["hit-memcached", "hit-memory", "hit-local", "sizes", "stampede", "build"];
 const only = opts.only ? opts.only.split(",") : SUITES;
 for (const s of only) if (!SUITES.includes(s)) throw new Error(`unknown suite ${s} (known: ${SUITES.join(", ")})`);
 
@@ -96,7 +96,7 @@ const results = {
     memcached: needsServer ? memcachedVersion() : undefined,
     memcachedSource: memcached ? "started by the bench, -m 256 -t 1, stopped by PID at the end" : servers ? `external ${servers}` : "not used",
     packages: Object.fromEntries(["typescript", "ts-patch", "memjs", "lru-cache", "cache-manager", "keyv", "@keyv/memcache",
-      "@type-cacheable/core", "typescript-memoize"].map((n) => [n, pkgVersion(n)])),
+      "@type-cacheable/core", "typescript-memoize", "bentocache"].map((n) => [n, pkgVersion(n)])),
     scale,
     failedSuites: [],
     resultsFile: relative(root, join(outDir, "latest.json")),
@@ -147,6 +147,7 @@ const buildInParallel = opts.smoke ? buildSuite() : undefined;
 try {
   if (only.includes("hit-memcached")) await runSuite("hit-memcached", "hitMemcached");
   if (only.includes("hit-memory")) await runSuite("hit-memory", "hitMemory");
+  if (only.includes("hit-local")) await runSuite("hit-local", "hitLocal");
   if (only.includes("sizes")) await runSuite("sizes", "sizes");
   if (only.includes("stampede")) await runSuite("stampede", "stampede");
 } finally {

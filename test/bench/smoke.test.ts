@@ -18,6 +18,7 @@ interface Comparison {
 interface Results {
   hitMemcached: { results: Comparison[] };
   hitMemory: { results: Comparison[] };
+  hitLocal: { results: Comparison[]; checks: { timedLocalHits: number[]; tscachingErrors: number } };
   sizes: { results: Comparison[] };
   stampede: { callers: number; contenders: { name: string; executionsMax: number; msMedian: number }[] };
   buildCost: { build: { variants: { secondsMedian: number; cpuSecondsMedian: number; rssMbMedian: number }[]; ratioPluginVsTsc: number;
@@ -47,6 +48,10 @@ test("the benchmark runs in smoke mode and produces numbers, the report and the 
   expect(results.hitMemcached.results[0].contenders.map((c) => c.name)).toEqual([
     "tscaching", "memjs get + JSON.parse (floor)", "cache-manager wrap (Keyv memcache)", "type-cacheable @Cacheable (memjs client)",
   ]);
+  // The local tier (issue 16): both modes, every timed tscaching call a local hit.
+  expect(results.hitLocal.results.map((c) => c.contenders[0].name)).toEqual(["tscaching local hit", "tscaching local hit (shareValues)"]);
+  expect(results.hitLocal.checks.timedLocalHits.every((n) => n > 0)).toBe(true);
+  expect(results.hitLocal.checks.tscachingErrors).toBe(0);
   expect(results.stampede.callers).toBe(1000);
   for (const c of results.stampede.contenders) {
     expect(c.executionsMax, c.name).toBeGreaterThanOrEqual(1);
