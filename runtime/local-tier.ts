@@ -23,7 +23,7 @@ import { LRUCache } from "lru-cache";
 import type { Backend } from "./backends/backend";
 import { clock } from "./clock";
 import type { ResolvedOptions } from "./config";
-import { decodeHit, parseEntry } from "./entries";
+import { decodeHit } from "./entries";
 import { isAttached, type Flight } from "./flights";
 import { groupOf } from "./groups";
 import type { CachedFunction } from "./registry";
@@ -76,7 +76,8 @@ export class LocalTier {
   }
 
   /**
-   * Keep `raw` (a readable, current hit of `spec`'s entry) as the copy of `key`, unless `flight`
+   * Keep `raw` (the encoding of a current hit of `spec`: callers offer nothing else, so it is not
+   * parsed again here) as the copy of the flight's key, unless `flight`
    * was detached by a write since it began. Copies over the byte bound are not kept.
    */
   offer(spec: CachedFunction, flight: Flight, raw: Buffer | string, softExpiry: number | undefined): void {
@@ -86,7 +87,7 @@ export class LocalTier {
     let expires = now + spec.local! * 1000;
     if (ttl > 0) expires = Math.min(expires, now + ttl * 1000);
     if (softExpiry !== undefined) expires = Math.min(expires, softExpiry);
-    if (expires <= now || parseEntry(raw).body.kind !== "hit") return;
+    if (expires <= now) return;
     this.#copies.set(flight.key, { raw, expires });
   }
 

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cache, cachedCall, configure, defineCached, type CacheError, type CacheKey } from "../../runtime/index";
 import { setClock } from "../../runtime/clock";
@@ -155,6 +156,42 @@ describe("writes and invalidations made by this process are seen at once", () =>
     // The clock does not move: only the write can have ended the local copy.
     expect(await row("k")).toBe(expected);
     expect(await row("k")).toBe(expected);
+  });
+
+  it("in any sequence of calls, writes, deletes, invalidations and clock moves (fast-check model)", async () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("call" as const), k: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ kind: fc.constant("set" as const), k: fc.integer({ min: 0, max: 2 }), v: fc.string({ maxLength: 5 }) }),
+      fc.record({ kind: fc.constant("replace" as const), k: fc.integer({ min: 0, max: 2 }), v: fc.string({ maxLength: 5 }) }),
+      fc.record({ kind: fc.constant("delete" as const), k: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ kind: fc.constant("invalidate" as const) }),
+      fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 3_000 }) }),
+    );
+    await fc.assert(fc.asyncProperty(fc.array(op, { maxLength: 25 }), async (ops) => {
+      const spec = defineCached({ v: 1, id: id("model"), ttl: 600, local: 2 });
+      // What the shared store holds for each argument, as this process (the only writer) made it.
+      const model = new Map<number, string>();
+      let runs = 0;
+      for (const o of ops) {
+        const key = cache.keyOf<string>(spec.id, [o.kind === "invalidate" || o.kind === "advance" ? 0 : o.k]);
+        if (o.kind === "call") {
+          const got = await cachedCall(spec, [o.k], async () => `computed ${++runs}`);
+          if (model.has(o.k)) expect(got).toBe(model.get(o.k));
+          else model.set(o.k, got);
+        } else if (o.kind === "set") {
+          await cache.set(key, o.v);
+          model.set(o.k, o.v);
+        } else if (o.kind === "replace") {
+          if (await cache.replace(key, o.v)) model.set(o.k, o.v);
+        } else if (o.kind === "delete") {
+          await cache.delete(key);
+          model.delete(o.k);
+        } else if (o.kind === "invalidate") {
+          await cache.invalidate({ id: spec.id });
+          model.clear();
+        } else await clock.advance(o.ms);
+      }
+    }), { numRuns: 40 });
   });
 
   it("flushAll", async () => {
