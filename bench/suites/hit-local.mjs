@@ -4,6 +4,8 @@
 // copy of its own, and with `local.shareValues`, where hits share one frozen object (as the floor's
 // do). BentoCache runs with its memory driver's defaults (it serializes values, so its hits are
 // copies). For context also lru-cache holding JSON text (a copy per hit).
+// Then the price of the tier when it misses: a function with `local=` whose tier holds 1 copy
+// (every call misses it, reads memcached and offers the copy) against today's memcached hit.
 import { assertSameValues, loadProject, preload } from "../lib/project.mjs";
 import { compare, serial } from "../lib/measure.mjs";
 
@@ -11,6 +13,8 @@ const COPY = "tscaching local hit";
 const SHARED = "tscaching local hit (shareValues)";
 export const LRU = "lru-cache get in an async function (floor)";
 export const BENTO = "BentoCache L1 get (memory driver)";
+export const MISS = "tscaching local miss, shared hit";
+export const SHARED_HIT = "tscaching memcached hit (no local=)";
 
 export async function run({ servers, namespace, scale }) {
   const KEYS = scale.keys;
@@ -42,15 +46,38 @@ export async function run({ servers, namespace, scale }) {
   const statsAfter = [p.tscachingStats(), shared.tscachingStats()];
   // Every timed tscaching call must have been a local hit (no request): counted by the runtime.
   const timedLocalHits = statsAfter.map((s, i) => s.localHits - statsBefore[i].localHits);
-  const errors = p.cacheErrors.length + shared.cacheErrors.length;
-  await Promise.all([p.closeTscaching(), shared.closeTscaching(), bento.close()]);
+
+  // The miss: a third runtime instance whose tier holds a single copy.
+  const missing = loadProject({ fresh: true });
+  missing.configureTscaching(servers, `${namespace}.localmiss`, { localMaxEntries: 1 });
+  const floor = new p.HandWrittenMemjs(servers, `${namespace}.floor`);
+  const missFns = {
+    [MISS]: (i) => missing.getUserLocal(i % KEYS),
+    [SHARED_HIT]: (i) => p.getUser(i % KEYS),
+    "memjs get + JSON.parse (floor)": (i) => floor.getUser(i % KEYS),
+  };
+  for (const fn of Object.values(missFns)) await preload(fn, KEYS);
+  await assertSameValues(missFns, [0, 1, KEYS - 1]);
+  const missBefore = { ...missing.executions };
+  const missStatsBefore = missing.tscachingStats();
+  const miss = await compare({
+    contenders: Object.keys(missFns).map((name) => ({ name, run: (n) => serial(missFns[name], n) })),
+    rounds: scale.rounds, ops: scale.serialOps, warmup: Math.min(scale.serialOps, 2000),
+    pairs: Object.keys(missFns).slice(1).map((b) => [MISS, b]),
+  });
+  const missStats = missing.tscachingStats();
+  missesDuringTimedRuns["tscaching local miss"] = (missing.executions["tscaching local"] ?? 0) - (missBefore["tscaching local"] ?? 0);
+  const localHitsWhileMissing = missStats.localHits - missStatsBefore.localHits;
+  await Promise.all([p.closeTscaching(), shared.closeTscaching(), missing.closeTscaching(), bento.close()]);
+  floor.close();
   const view = (base, id, mode) => ({
     id, mode, rounds: result.rounds, ops: result.ops,
     contenders: [result.contenders.find((c) => c.name === base), ...result.contenders.filter((c) => others.includes(c.name))],
     ratios: result.ratios.filter((r) => r.a === base),
   });
   return {
-    results: [view(COPY, "hit-local-serial", "serial, local tier"), view(SHARED, "hit-local-shared", "serial, local tier, shareValues")],
-    checks: { missesDuringTimedRuns, timedLocalHits, tscachingErrors: errors },
+    results: [view(COPY, "hit-local-serial", "serial, local tier"), view(SHARED, "hit-local-shared", "serial, local tier, shareValues"),
+      { id: "hit-local-miss", mode: "serial, local tier missed (a memcached hit behind it)", ...miss }],
+    checks: { missesDuringTimedRuns, timedLocalHits, localHitsWhileMissing, tscachingErrors: p.cacheErrors.length + shared.cacheErrors.length + missing.cacheErrors.length },
   };
 }

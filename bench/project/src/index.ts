@@ -10,9 +10,10 @@ export { executions, makePayload, makeUser } from "./values";
 export const cacheErrors: CacheError[] = [];
 
 /** `servers` empty: the in-memory backend; `shareValues`: its shared-value mode. */
-export function configureTscaching(servers: string, namespace: string, options: { shareValues?: boolean } = {}): void {
+export function configureTscaching(servers: string, namespace: string, options: { shareValues?: boolean; localMaxEntries?: number } = {}): void {
   const shareValues = options.shareValues ?? false;
-  configure({ servers, namespace, onError: (error) => void cacheErrors.push(error), memory: { shareValues }, local: { shareValues } });
+  configure({ servers, namespace, onError: (error) => void cacheErrors.push(error), memory: { shareValues },
+    local: { shareValues, maxEntries: options.localMaxEntries } });
 }
 
 export function tscachingStats(): { hits: number; misses: number; errors: number; localHits: number } {
