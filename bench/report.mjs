@@ -12,6 +12,8 @@ const kops = (x) => (!Number.isFinite(x) ? "n/a" : x >= 1e5 ? `${(x / 1000).toFi
 const FLOOR = "memjs get + JSON.parse (floor)";
 const LRU = "lru-cache get in an async function (floor)";
 const LRU_JSON = "lru-cache + JSON.parse (copy per hit)";
+const BENTO = "BentoCache L1 get (memory driver)";
+const SHARED_HIT = "tscaching memcached hit (no local=)";
 
 /**
  * Every goal of the issue as { item, label, value, goal, met, kind } where kind "ratio" values are
@@ -39,6 +41,15 @@ export function evaluateGoals(results) {
       value: r.median, spread: [r.min, r.max], goal: 2, op: "≤", kind: "ratio" });
     const copy = ratio(c, LRU_JSON);
     if (copy && !shared) goals.push({ item: 3, short: "memory hit, default ÷ lru-cache + JSON.parse", label: "memory hit, default mode: tscaching ÷ lru-cache + JSON.parse (the same copy per hit)", value: copy.median, spread: [copy.min, copy.max], goal: 2, op: "≤", kind: "ratio" });
+  }
+  for (const c of results.hitLocal?.results ?? []) {
+    const shared = c.mode.includes("shareValues");
+    const lru = ratio(c, LRU);
+    if (lru && shared) goals.push({ item: 16, short: "local hit, shareValues ÷ bare lru-cache get", label: "local-tier hit with `local.shareValues`: tscaching ÷ lru-cache get in an async function", value: lru.median, spread: [lru.min, lru.max], goal: 2, op: "≤", kind: "ratio" });
+    const bento = ratio(c, BENTO);
+    const missed = ratio(c, SHARED_HIT);
+    if (missed) goals.push({ item: 16, short: "local miss + memcached hit ÷ memcached hit", label: "a local-tier miss answered by memcached: tscaching with local= ÷ tscaching without", value: missed.median, spread: [missed.min, missed.max], goal: 1.1, op: "≤", kind: "ratio" });
+    if (bento) goals.push({ item: 16, short: `local hit${shared ? ", shareValues" : ""} ÷ BentoCache L1 get`, label: `local-tier hit${shared ? " with `local.shareValues`" : " (a copy per hit)"}: tscaching ÷ BentoCache L1 get`, value: bento.median, spread: [bento.min, bento.max], goal: 1.5, op: "≤", kind: "ratio" });
   }
   const ts = results.stampede?.contenders.find((c) => c.name === "tscaching");
   if (ts) goals.push({ item: 4, label: `stampede: executions of the function for ${results.stampede.callers} concurrent calls on a cold key (worst round)`, value: ts.executionsMax, goal: 1, op: "=", kind: "count" });
@@ -118,6 +129,7 @@ export function textReport(results) {
   for (const c of results.hitMemcached?.results ?? []) comp("memcached hit", c);
   for (const c of results.hitMemory?.results ?? []) comp("memory hit", c);
   for (const c of results.hitRedis?.results ?? []) comp("redis hit", c);
+  for (const c of results.hitLocal?.results ?? []) comp("local-tier hit", c);
   for (const c of results.sizes?.results ?? []) comp("value size", c);
   if (results.stampede) {
     const s = results.stampede;
@@ -251,6 +263,17 @@ export function renderMarkdown(results, chartPath) {
     "lru-cache holding JSON text parsed per hit (the default mode's copy semantics), and typescript-memoize, which keeps",
     "the returned promise (no copy, no codec, no size bound).", "");
   for (const c of results.hitMemory?.results ?? []) md.push(`### ${c.mode} (${c.rounds} rounds × ${c.ops} calls)`, "", comparisonTable(c), "");
+
+  if (results.hitLocal) {
+    md.push("## Local tier hit (issue 16)", "",
+      "`@cache ttl=1h local=1h` with memcached configured: every timed call is answered by the process-local tier (no",
+      "request; checked by the runtime's `localHits`), against a bare `lru-cache` `get` in an async function and BentoCache's",
+      "L1 `get` (its memory driver, default options: values serialized, so a copy per hit). tscaching runs by default (a",
+      "decoded copy per hit) and with `configure({ local: { shareValues: true } })` (one deep-frozen value). Last, what the",
+      "tier costs when it misses: a `local=` function whose tier holds one copy (every call misses it, reads memcached and",
+      "keeps the copy) against the same function shape without `local=`, and the memjs floor.", "");
+    for (const c of results.hitLocal.results) md.push(`### ${c.mode} (${c.rounds} rounds × ${c.ops} calls)`, "", comparisonTable(c), "");
+  }
 
   if (results.stampede) {
     const s = results.stampede;

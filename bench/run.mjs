@@ -7,7 +7,7 @@
 //   options: --out <dir>   where results (and, for --smoke, BENCHMARKS.md) go
 //            --redis <url>  use this Redis for hit-redis instead of starting a redis-server
 //            --servers <host:port>   use a running memcached instead of starting one (never flushed)
-//            --only <suite,...>      hit-memcached, hit-redis, hit-memory, sizes, stampede, build
+//            --only <suite,...>      hit-memcached, hit-redis, hit-memory, hit-local, sizes, stampede, build
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -29,7 +29,7 @@ const { values: opts } = parseArgs({
   },
 });
 const started = Date.now();
-const SUITES = ["hit-memcached", "hit-redis", "hit-memory", "sizes", "stampede", "build"];
+const SUITES = ["hit-memcached", "hit-redis", "hit-memory", "hit-local", "sizes", "stampede", "build"];
 const only = opts.only ? opts.only.split(",") : SUITES;
 for (const s of only) if (!SUITES.includes(s)) throw new Error(`unknown suite ${s} (known: ${SUITES.join(", ")})`);
 
@@ -106,7 +106,7 @@ const results = {
     redis: only.includes("hit-redis") ? redisVersion() : undefined,
     memcachedSource: memcached ? "started by the bench, -m 256 -t 1, stopped by PID at the end" : servers ? `external ${servers}` : "not used",
     packages: Object.fromEntries(["typescript", "ts-patch", "memjs", "lru-cache", "cache-manager", "keyv", "@keyv/memcache", "ioredis", "@keyv/redis",
-      "@type-cacheable/core", "typescript-memoize"].map((n) => [n, pkgVersion(n)])),
+      "@type-cacheable/core", "typescript-memoize", "bentocache"].map((n) => [n, pkgVersion(n)])),
     scale,
     failedSuites: [],
     resultsFile: relative(root, join(outDir, "latest.json")),
@@ -158,6 +158,7 @@ try {
   if (only.includes("hit-memcached")) await runSuite("hit-memcached", "hitMemcached");
   if (only.includes("hit-redis")) await runSuite("hit-redis", "hitRedis");
   if (only.includes("hit-memory")) await runSuite("hit-memory", "hitMemory");
+  if (only.includes("hit-local")) await runSuite("hit-local", "hitLocal");
   if (only.includes("sizes")) await runSuite("sizes", "sizes");
   if (only.includes("stampede")) await runSuite("stampede", "stampede");
 } finally {

@@ -11,6 +11,7 @@ import { buildKey } from "./keys";
 import { backendError, close, events, report, state, type CacheEvents } from "./state";
 import { byteLength, encodeEntry, LEASE_VALUE, readEntry, writeGeneration } from "./entries";
 import { bumpGeneration } from "./groups";
+import { existingLocalTier } from "./local-tier";
 import { checkRegistered, markOwnGroup } from "./untransformed";
 
 declare const valueType: unique symbol;
@@ -96,11 +97,16 @@ function ttlOf(ttl: number | undefined): number {
  * processes the write wins by replacing or removing the computation's lease: see store.ts.)
  */
 async function written<R>(key: string, op: () => Promise<R>): Promise<R> {
+  // This process's local copy (`local=`) goes too, before and after: a read begun during the write
+  // may have refilled it from the old entry.
+  const tier = existingLocalTier(state().backend);
   detachKey(key);
+  tier?.drop(key);
   try {
     return await op();
   } finally {
     detachKey(key);
+    tier?.drop(key);
   }
 }
 
@@ -180,11 +186,16 @@ export const cache = {
     checkRegistered(group.id, group);
     const { backend, options } = state();
     const prefix = buildKey(options.namespace, group.id, []);
+    const tier = existingLocalTier(backend);
     detachGroup(prefix);
+    tier?.dropGroup(prefix);
     return guarded(prefix, false, async () => {
       await bumpGeneration(backend, prefix);
       return true;
-    }).finally(() => detachGroup(prefix));
+    }).finally(() => {
+      detachGroup(prefix);
+      tier?.dropGroup(prefix);
+    });
   },
   /** The group of a `cache.key(name, ...)` family, for `invalidate`. */
   group<T>(name: string): KeyGroup<T> {
@@ -229,6 +240,7 @@ export const cache = {
   },
   /** Remove every entry on every server (all namespaces: memcached's flush_all). */
   flushAll(): Promise<boolean> {
+    existingLocalTier(state().backend)?.clear();
     return guarded("*", false, async () => {
       await state().backend.flush();
       return true;
@@ -241,15 +253,18 @@ export const cache = {
   /**
    * Hits, misses, errors and stale serves (`staleServes`: calls answered with a value past its ttl)
    * of this process, in all and per cached function id. A function's `staleServes` is present only
-   * when its tag has `stale=` (no other function can serve a stale value).
+   * when its tag has `stale=` (no other function can serve a stale value); its `localHits` (hits
+   * answered by the local tier, counted in `hits` too) only when its tag has `local=`.
    */
   stats() {
-    const entries: Array<[string, { hits: number; misses: number; errors: number; staleServes?: number }]> = [];
+    const entries: Array<[string, { hits: number; misses: number; errors: number; staleServes?: number; localHits?: number }]> = [];
     const total = { hits: 0, misses: 0, errors: 0, staleServes: 0 };
     for (const f of cachedFunctions()) {
-      entries.push([f.id, f.stale
+      const counts: { hits: number; misses: number; errors: number; staleServes?: number; localHits?: number } = f.stale
         ? { hits: f.hits, misses: f.misses, errors: f.errors, staleServes: f.staleServes }
-        : { hits: f.hits, misses: f.misses, errors: f.errors }]);
+        : { hits: f.hits, misses: f.misses, errors: f.errors };
+      if (f.local !== undefined) counts.localHits = f.localHits;
+      entries.push([f.id, counts]);
       total.hits += f.hits;
       total.misses += f.misses;
       total.errors += f.errors;

@@ -6,7 +6,8 @@
  * never make it fail.
  *
  * Parts: registry.ts (specs, counters, keys), flights.ts (single-flight, bounds, write epochs),
- * store.ts (leases and CAS stores), lock.ts (`lock`), stale.ts (`stale=`), rejections.ts (`errors=`).
+ * store.ts (leases and CAS stores), lock.ts (`lock`), stale.ts (`stale=`), rejections.ts (`errors=`),
+ * local-tier.ts (`local=`: a process-local copy in front of the shared store).
  */
 import type { CasToken } from "./backends/backend";
 import { clock } from "./clock";
@@ -15,6 +16,7 @@ import { classify, decodeHit, encodeEntry, readEntryThen, type Entry, type Read 
 import { begin, hasWaiters, join, joinable, land, OWN, type Flight, type Outcome } from "./flights";
 import { generationOf } from "./groups";
 import { KeyEncodeError } from "./keys";
+import { localTierOf, NO_COPY, type LocalTier } from "./local-tier";
 import { awaitHolder, lockKeyOf, releaseLock, takeLock } from "./lock";
 import { defineCached, keyOf, prefixOf, Uncached, type CachedFunction, type CachedFunctionSpec } from "./registry";
 import { rejectionOf, storeRejection } from "./rejections";
@@ -32,6 +34,8 @@ type Body<T> = () => T | Uncached<T> | PromiseLike<T | Uncached<T>>;
 interface Computed<T> {
   readonly value: T | Uncached<T>;
   readonly encoded?: Buffer | string;
+  /** The encoding is now the shared store's entry (its CAS store succeeded): the local tier may keep it. */
+  readonly stored?: boolean;
 }
 
 /**
@@ -50,7 +54,8 @@ export function cachedCall<T>(spec: CachedFunctionSpec, args: readonly unknown[]
 }
 
 function cachedCallOrThrow<T>(spec: CachedFunctionSpec, args: readonly unknown[], fn: Body<T>): Promise<T> {
-  const { options, backend } = state();
+  const current = state();
+  const { options, backend } = current;
   if (!options.enabled) return invoke(fn);
   const fnSpec = (spec as CachedFunction).hits !== undefined ? spec as CachedFunction : defineCached(spec);
   const prefix = prefixOf(fnSpec, options.namespace);
@@ -64,6 +69,17 @@ function cachedCallOrThrow<T>(spec: CachedFunctionSpec, args: readonly unknown[]
     report(new CacheError("EKEY", `tscaching: "${spec.id}" called with an argument that cannot form a key${path}; ran uncached`,
       { id: spec.id, cause: error }));
     return invoke(fn);
+  }
+  // `local=`: a live copy in this process answers without I/O (no tier on an in-process backend).
+  const tier = fnSpec.local !== undefined ? localTierOf(current) : undefined;
+  if (tier !== undefined) {
+    const copy = tier.get(key);
+    if (copy !== NO_COPY) {
+      fnSpec.hits++;
+      fnSpec.localHits++;
+      if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
+      return Promise.resolve(copy as T);
+    }
   }
   const pending = joinable(key);
   if (pending) return join(pending, () => invoke(fn));
@@ -82,7 +98,7 @@ function cachedCallOrThrow<T>(spec: CachedFunctionSpec, args: readonly unknown[]
   const bound = boundOf(fnSpec, options);
   const flight = begin(key, bound);
   return readEntryThen(backend, key, group, known,
-    (entry, read) => answer(fnSpec, key, fn, flight, bound, entry, read), (error) => failed(fnSpec, fn, flight, error));
+    (entry, read) => answer(fnSpec, key, fn, flight, bound, entry, read, tier), (error) => failed(fnSpec, fn, flight, error));
 }
 
 /** Longest wait (ms) on another caller's computation of a key of `spec`. */
@@ -133,13 +149,17 @@ function failed<T>(spec: CachedFunction, fn: Body<T>, flight: Flight, error: unk
   return settle(flight, result.then((value) => ({ value })));
 }
 
-/** End `flight` when `computed` settles; the caller gets its own value, joiners a copy each. */
-function settle<T>(flight: Flight, computed: Promise<Computed<T>>): Promise<T> {
-  return computed.then(({ value, encoded }) => {
+/**
+ * End `flight` when `computed` settles; the caller gets its own value, joiners a copy each. A stored
+ * result is offered to the local `tier` (kept only while no write detached the flight).
+ */
+function settle<T>(flight: Flight, computed: Promise<Computed<T>>, spec?: CachedFunction, tier?: LocalTier): Promise<T> {
+  return computed.then(({ value, encoded, stored }) => {
     if (value instanceof Uncached) {
       land(flight, OWN);
       return value.value;
     }
+    if (tier !== undefined && stored && encoded !== undefined) tier.offer(spec!, flight, encoded, undefined);
     if (hasWaiters(flight)) land(flight, encoded !== undefined ? copiesOfRead(encoded) : copiesOfValue(value));
     else land(flight, OWN);
     return value;
@@ -151,11 +171,12 @@ function settle<T>(flight: Flight, computed: Promise<Computed<T>>): Promise<T> {
 
 /** What a read of the key means for this call: the cached value, or a computation. */
 function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Flight, bound: number,
-                   entry: Entry, read: Read): T | Promise<T> {
+                   entry: Entry, read: Read, tier: LocalTier | undefined): T | Promise<T> {
   try {
     if (entry.kind === "hit") {
       const softExpiry = entry.softExpiry;
       if (softExpiry === undefined || clock.now() < softExpiry) {
+        if (tier !== undefined) tier.offer(spec, flight, read!.value, softExpiry);
         land(flight, hasWaiters(flight) ? copiesOfRead(read!.value) : OWN);
         spec.hits++;
         if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
@@ -188,7 +209,7 @@ function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Fligh
   }
   const cas = read?.cas;
   return settle(flight, spec.lock ? computeLocked(spec, key, fn, bound, entry.generation, cas)
-    : compute(spec, key, fn, bound, entry.generation, cas));
+    : compute(spec, key, fn, bound, entry.generation, cas), spec, tier);
 }
 
 /**
@@ -213,8 +234,8 @@ async function compute<T>(spec: CachedFunction, key: string, fn: Body<T>, bound:
     if (version !== cas) releaseLease(key, version);
     return { value };
   }
-  await storeOver(spec, key, encoded, storeTtl(spec), version);
-  return { value, encoded };
+  const stored = await storeOver(spec, key, encoded, storeTtl(spec), version);
+  return { value, encoded, stored };
 }
 
 /** A cold key of a `lock` function (see lock.ts). */

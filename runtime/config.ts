@@ -104,6 +104,15 @@ export interface CacheOptions {
    * @default { maxEntries: 10000, maxBytes: 64 MiB, shareValues: false }
    */
   memory?: { maxEntries?: number; maxBytes?: number; shareValues?: boolean };
+  /**
+   * The local tier of functions tagged `local=` (memcached only; see local-tier.ts): at most
+   * `maxEntries` copies and `maxBytes` bytes (keys plus stored encodings) in this process, least
+   * recently used first out. By default each local hit decodes its own copy; `shareValues: true`
+   * hands every hit of a key one deep-frozen value, as `memory.shareValues` does.
+   * @default { maxEntries: 10000, maxBytes: 16 MiB, shareValues: false }
+   * @example configure({ servers: "cache1:11211", local: { maxEntries: 50_000, maxBytes: 64 * 1024 * 1024 } })
+   */
+  local?: { maxEntries?: number; maxBytes?: number; shareValues?: boolean };
   /** `false` turns caching off: every call runs the original function. @default TSCACHING_DISABLED unset */
   enabled?: boolean;
   /**
@@ -152,6 +161,7 @@ export interface ResolvedOptions {
   readonly username?: string;
   readonly password?: string;
   readonly memory: { readonly maxEntries: number; readonly maxBytes: number; readonly shareValues: boolean };
+  readonly local: { readonly maxEntries: number; readonly maxBytes: number; readonly shareValues: boolean };
   readonly enabled: boolean;
   readonly breaker: false | { readonly failures: number; readonly cooldown: number; readonly maxCooldown: number };
   readonly failover: boolean;
@@ -268,7 +278,7 @@ export function resolveOptions(options: CacheOptions, env: NodeJS.ProcessEnv = p
 function resolveStrict(options: CacheOptions, env: NodeJS.ProcessEnv): ResolvedOptions {
   if (typeof options !== "object" || options === null) fail("options", "an object", options);
   const known = ["servers", "store", "namespace", "defaultTtl", "timeout", "connectTimeout", "maxValueSize", "invalidationCheck", "flightTimeout", "username",
-    "password", "memory", "enabled", "onError", "breaker", "failover", "http"];
+    "password", "memory", "enabled", "onError", "breaker", "failover", "http", "local"];
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) throw new TypeError(`tscaching: unknown option "${name}" (known: ${known.join(", ")})`);
   }
@@ -292,6 +302,14 @@ function resolveStrict(options: CacheOptions, env: NodeJS.ProcessEnv): ResolvedO
   if (memory.shareValues !== undefined && typeof memory.shareValues !== "boolean") {
     fail("memory.shareValues", "a boolean", memory.shareValues);
   }
+  const local = options.local ?? {};
+  if (typeof local !== "object" || local === null || Array.isArray(local)) fail("local", "an object", local);
+  for (const name of Object.keys(local)) {
+    if (!["maxEntries", "maxBytes", "shareValues"].includes(name)) {
+      throw new TypeError(`tscaching: unknown option "local.${name}" (known: maxEntries, maxBytes, shareValues)`);
+    }
+  }
+  if (local.shareValues !== undefined && typeof local.shareValues !== "boolean") fail("local.shareValues", "a boolean", local.shareValues);
   if (options.onError !== undefined && typeof options.onError !== "function") fail("onError", "a function", options.onError);
   if (options.enabled !== undefined && typeof options.enabled !== "boolean") fail("enabled", "a boolean", options.enabled);
   if (options.failover !== undefined && typeof options.failover !== "boolean") fail("failover", "a boolean", options.failover);
@@ -315,6 +333,11 @@ function resolveStrict(options: CacheOptions, env: NodeJS.ProcessEnv): ResolvedO
       maxEntries: memory.maxEntries === undefined ? 10_000 : integer("memory.maxEntries", memory.maxEntries, 1),
       maxBytes: memory.maxBytes === undefined ? 64 * 1024 * 1024 : integer("memory.maxBytes", memory.maxBytes, 1),
       shareValues: memory.shareValues ?? false,
+    },
+    local: {
+      maxEntries: local.maxEntries === undefined ? 10_000 : integer("local.maxEntries", local.maxEntries, 1),
+      maxBytes: local.maxBytes === undefined ? 16 * 1024 * 1024 : integer("local.maxBytes", local.maxBytes, 1),
+      shareValues: local.shareValues ?? false,
     },
     enabled: options.enabled ?? !flag("TSCACHING_DISABLED", env.TSCACHING_DISABLED),
     breaker: breaker === false ? false : {

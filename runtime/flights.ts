@@ -73,6 +73,11 @@ export function begin(key: string, bound: number): Flight {
   return flight;
 }
 
+/** Whether `flight` is still the flight of its key: no write to the key (or its group), deadline or landing detached it. */
+export function isAttached(flight: Flight): boolean {
+  return inflight.get(flight.key) === flight;
+}
+
 /** Whether anyone waits on `flight` (the outcome for joiners is built only then). */
 export function hasWaiters(flight: Flight): boolean {
   return flight.waiters !== undefined;

@@ -23,6 +23,11 @@ export interface CachedFunctionSpec {
    * process; then the caller runs the function itself. Absent: the configured `flightTimeout`.
    */
   readonly timeout?: number;
+  /**
+   * `local=`: seconds a decoded copy is kept in this process in front of the shared store (see
+   * local-tier.ts). Absent: no local tier.
+   */
+  readonly local?: number;
   /** HTTP handlers: their kind and response-caching options. */
   readonly http?: "node" | "fetch";
   readonly ignoreQuery?: readonly string[];
@@ -52,6 +57,8 @@ export interface CachedFunction extends CachedFunctionSpec {
   readonly errorsTtl: number;
   /** Calls answered with a value past its ttl (`stale=`). */
   staleServes: number;
+  /** Hits answered by the local tier (`local=`), without a round trip; counted in `hits` too. */
+  localHits: number;
 }
 
 const registry = new Map<string, CachedFunction>();
@@ -77,12 +84,15 @@ export function defineCached(spec: CachedFunctionSpec): CachedFunction {
       throw new TypeError(`tscaching: spec "${spec.id}": ${field} must be a non-negative integer`);
     }
   }
-  if (spec.timeout !== undefined && !(typeof spec.timeout === "number" && spec.timeout > 0 && spec.timeout <= 86_400)) {
-    throw new TypeError(`tscaching: spec "${spec.id}": timeout must be a number of seconds above 0 and at most 86400`);
+  for (const field of ["timeout", "local"] as const) {
+    const value = spec[field];
+    if (value !== undefined && !(typeof value === "number" && value > 0 && value <= 86_400)) {
+      throw new TypeError(`tscaching: spec "${spec.id}": ${field} must be a number of seconds above 0 and at most 86400`);
+    }
   }
   const existing = registry.get(spec.id);
   if (existing) return existing;
-  const fn: CachedFunction = { ...spec, v: 1, hits: 0, misses: 0, errors: 0, errorsTtl: spec.errors ?? 0, staleServes: 0 };
+  const fn: CachedFunction = { ...spec, v: 1, hits: 0, misses: 0, errors: 0, errorsTtl: spec.errors ?? 0, staleServes: 0, localHits: 0 };
   registry.set(spec.id, fn);
   return fn;
 }

@@ -17,7 +17,7 @@ function parseShared(raw: Buffer | string): ParsedEntry {
 }
 
 /** Freeze plain objects and arrays all the way down (Maps, Sets, Dates and byte arrays cannot be frozen). */
-function deepFreeze(value: unknown): void {
+export function deepFreeze(value: unknown): void {
   if (typeof value !== "object" || value === null || Object.isFrozen(value) || ArrayBuffer.isView(value)) return;
   if (value instanceof Map) {
     for (const [k, v] of value) {

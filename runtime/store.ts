@@ -68,25 +68,26 @@ export function storeTtl(spec: CachedFunction): number {
 
 /**
  * Store `encoded` over the version `cas` (nothing when `cas` is `undefined`: no lease was taken).
- * A lost CAS is not a failure: a write won, as it must.
+ * A lost CAS is not a failure: a write won, as it must. Resolves whether the value was stored.
  */
 export async function storeOver(spec: CachedFunction, key: string, encoded: string, ttl: number,
-                                cas: CasToken | undefined): Promise<void> {
-  if (cas === undefined) return;
+                                cas: CasToken | undefined): Promise<boolean> {
+  if (cas === undefined) return false;
   const { backend } = state();
   if (encoded.length > backend.maxValueSize / 3 && byteLength(encoded) > backend.maxValueSize) {
     releaseLease(key, cas);
     spec.errors++;
     report(new CacheError("E2BIG", `tscaching: the result of "${spec.id}" is ${byteLength(encoded)} bytes, over the ` +
       `${backend.maxValueSize}-byte item limit; returned uncached`, { id: spec.id, key }));
-    return;
+    return false;
   }
   try {
-    await backend.cas(key, encoded, ttl, cas);
+    return await backend.cas(key, encoded, ttl, cas);
   } catch (error) {
     // The server refused the value (over its item size, say): the lease must not linger.
     releaseLease(key, cas);
     spec.errors++;
     report(backendError(error, { id: spec.id, key }));
+    return false;
   }
 }

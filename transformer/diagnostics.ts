@@ -73,6 +73,8 @@ export const Problems = {
     `@cache on '${name}': ${what} ${reason}; an instance keys only through a [cacheKey]() or toJSON() method, so without one every call runs uncached (EKEY). Give ${cls} a [cacheKey]() method (import { cacheKey } from "tscaching") or a toJSON() method, or destructure the fields that identify it.`),
   nearMissTag: kind(93030, "warning", (found) =>
     `${found} is not a @cache tag, so this function is not cached. Did you mean /** @cache */?`),
+  outOfRange: kind(93031, "error", (option, value, max) =>
+    `@cache: option '${option}' must be a duration above 0 and at most ${max}; got '${value}'.`),
   internal: kind(93099, "error", (message) =>
     `tscaching could not process this function (${message}); it was left uncached. Please report this.`),
   missingKeys: kind(93040, "error", (specifier) =>

@@ -11,7 +11,7 @@ import type { CachedFunction, ResolvedKeyPart } from "./scan";
 export const SPEC_VERSION = 1;
 
 /** Tag options copied into the spec, in this order. */
-const SPEC_FIELDS = ["ttl", "stale", "errors", "lock", "ignoreQuery", "vary", "status", "shared"] as const;
+const SPEC_FIELDS = ["ttl", "stale", "errors", "lock", "ignoreQuery", "vary", "status", "shared", "timeout", "local"] as const;
 
 /** `new` with `old` as its original node and text range. */
 export function fromNode<T extends TS.Node>(ts: typeof TS, node: T, old: TS.Node): T {

@@ -4,7 +4,7 @@
  * JSDoc, so tspc, a per-file transpile and the CLI all agree.
  *
  * ```
- * @cache [ttl=90|5m|1h30m] [key=param,this.field,...] [name=dotted.ident] [- free text]
+ * @cache [ttl=90|5m|1h30m] [key=param,this.field,...] [name=dotted.ident] [timeout=5s] [local=2s] [- free text]
  * ```
  */
 import { problem, type Problem } from "./diagnostics";
@@ -38,6 +38,10 @@ export interface CacheTag {
   readonly status?: readonly number[];
   /** `shared`: cache responses for requests with cookies or Authorization (never storing Set-Cookie). */
   readonly shared?: boolean;
+  /** `timeout=5s`: longest wait in seconds on another caller's computation of the same key (1 s to 1 d). */
+  readonly timeout?: number;
+  /** `local=2s`: seconds a decoded copy is kept in this process in front of the shared store (1 s to 1 d). */
+  readonly local?: number;
 }
 
 /** A tag starts at `@name` at the start of a line or after whitespace, as TypeScript reads JSDoc. */
@@ -164,7 +168,13 @@ function tokenize(text: string, start: number, out: Token[]): void {
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 /** Options and how to read their values (`undefined` = malformed); flags take no value. */
-const OPTIONS: Record<string, { readonly flag?: boolean; readonly expected: string; read(value: string): unknown }> = {
+const OPTIONS: Record<string, {
+  readonly flag?: boolean;
+  readonly expected: string;
+  read(value: string): unknown;
+  /** A duration that must lie in `[1, max]` seconds (`outOfRange` otherwise). */
+  readonly max?: number;
+}> = {
   stale: { expected: "a duration such as 1h", read: parseTtl },
   errors: { expected: "a duration such as 30s", read: parseTtl },
   lock: { flag: true, expected: "a duration such as 5s (the longest wait)", read: (v) => (v === "" ? 10 : parseTtl(v)) },
@@ -174,6 +184,8 @@ const OPTIONS: Record<string, { readonly flag?: boolean; readonly expected: stri
   status: { expected: "comma-separated HTTP statuses such as 200,404",
     read: (v) => list(v, /^[1-5]\d\d$/)?.map(Number) },
   shared: { flag: true, expected: "no value", read: (v) => (v === "" ? true : undefined) },
+  timeout: { expected: "a duration such as 5s", read: parseTtl, max: 86_400 },
+  local: { expected: "a duration such as 2s", read: parseTtl, max: 86_400 },
 };
 const FIELDS: Record<string, keyof CacheTag> = { "ignore-query": "ignoreQuery" };
 const KNOWN = ["ttl", "key", "name", ...Object.keys(OPTIONS)];
@@ -209,7 +221,9 @@ function parseOptions(start: number, end: number, tokens: Token[], problems: Pro
         continue;
       }
       const read = spec.read(value ?? "");
-      if (read === undefined) problems.push(problem("badOptionValue", token.start, token.text.length, option, value ?? "", spec.expected));
+      if (spec.max !== undefined && isOutOfRange(read, value ?? "", spec.max)) {
+        problems.push(problem("outOfRange", token.start, token.text.length, option, value ?? "", spec.max === 86_400 ? "1d" : `${spec.max}s`));
+      } else if (read === undefined) problems.push(problem("badOptionValue", token.start, token.text.length, option, value ?? "", spec.expected));
       else (tag as Record<string, unknown>)[FIELDS[option] ?? option] = read;
       continue;
     }
@@ -234,6 +248,12 @@ function parseOptions(start: number, end: number, tokens: Token[], problems: Pro
     }
   }
   return tag;
+}
+
+/** A duration option's value is well formed but not in `[1, max]` seconds (`0`, `-5s`, `2d`). */
+function isOutOfRange(read: unknown, value: string, max: number): boolean {
+  if (read === undefined) return value.startsWith("-") && parseTtl(value.slice(1)) !== undefined;
+  return typeof read === "number" && (read < 1 || read > max);
 }
 
 const UNITS: Record<string, number> = { d: 86_400, h: 3_600, m: 60, s: 1 };

@@ -19,6 +19,7 @@ interface Results {
   hitMemcached: { results: Comparison[] };
   hitRedis: { results: Comparison[] };
   hitMemory: { results: Comparison[] };
+  hitLocal: { results: Comparison[]; checks: { timedLocalHits: number[]; tscachingErrors: number } };
   sizes: { results: Comparison[] };
   stampede: { callers: number; contenders: { name: string; executionsMax: number; msMedian: number }[] };
   buildCost: { build: { variants: { secondsMedian: number; cpuSecondsMedian: number; rssMbMedian: number }[]; ratioPluginVsTsc: number;
@@ -51,6 +52,11 @@ test("the benchmark runs in smoke mode and produces numbers, the report and the 
   expect(results.hitRedis.results[0].contenders.map((c) => c.name)).toEqual([
     "tscaching", "ioredis get + JSON.parse (floor)", "cache-manager wrap (@keyv/redis)",
   ]);
+  // The local tier (issue 16): both modes, every timed tscaching call a local hit.
+  expect(results.hitLocal.results.map((c) => c.contenders[0].name)).toEqual(
+    ["tscaching local hit", "tscaching local hit (shareValues)", "tscaching local miss, shared hit"]);
+  expect(results.hitLocal.checks.timedLocalHits.every((n) => n > 0)).toBe(true);
+  expect(results.hitLocal.checks.tscachingErrors).toBe(0);
   expect(results.stampede.callers).toBe(1000);
   for (const c of results.stampede.contenders) {
     expect(c.executionsMax, c.name).toBeGreaterThanOrEqual(1);

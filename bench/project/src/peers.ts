@@ -122,3 +122,37 @@ export class MemoizePeer {
     return makeUser(id);
   }
 }
+
+/**
+ * BentoCache 1 with only its L1 layer (its memory driver, default options): `get`, and `set` on a
+ * miss, as the lru-cache floor does. BentoCache is ESM-only: loaded with a dynamic import.
+ */
+export class BentoL1Peer {
+  readonly #bento: { get(o: { key: string }): Promise<unknown>; set(o: { key: string; value: unknown; ttl: string }): Promise<unknown>;
+    disconnectAll(): Promise<void> };
+
+  private constructor(bento: any) {
+    this.#bento = bento;
+  }
+
+  static async create(): Promise<BentoL1Peer> {
+    const { BentoCache, bentostore } = await import("bentocache");
+    const { memoryDriver } = await import("bentocache/drivers/memory");
+    return new BentoL1Peer(new BentoCache({ default: "l1", stores: { l1: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })) } }));
+  }
+
+  async getUser(id: number): Promise<User> {
+    const key = `user:${id}`;
+    let user = (await this.#bento.get({ key })) as User | undefined;
+    if (user === undefined) {
+      executed("bentocache");
+      user = makeUser(id);
+      await this.#bento.set({ key, value: user, ttl: "1h" });
+    }
+    return user;
+  }
+
+  close(): Promise<void> {
+    return this.#bento.disconnectAll();
+  }
+}

@@ -23,3 +23,9 @@ export async function slowReport(key: string, ms: number): Promise<User> {
   await sleep(ms);
   return makeUser(key.length);
 }
+
+/** The local tier (issue 16): a copy in this process, in front of memcached. @cache ttl=1h local=1h */
+export async function getUserLocal(id: number): Promise<User> {
+  executed("tscaching local");
+  return makeUser(id);
+}
