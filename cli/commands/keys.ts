@@ -91,16 +91,18 @@ async function watch(ctx: Context, configPath: string, outFile: string): Promise
     if (reload) {
       const parsed = readTsconfig(configPath, ctx.cwd);
       loaded = { parsed, files: new ProjectFiles(configPath, { jsDoc: "types" }) };
+      // Watch the new file list before writing: a change saved right after the line below is
+      // printed (or while keys.ts is generated) must reach a watcher, not fall between two.
+      start();
     } else {
       // Only known files changed: read them again; the rest stay as parsed.
       for (const file of changed!) loaded!.files.forget(file);
     }
     ctx.out(`${stamp()} ${write(ctx, configPath, loaded!.parsed, outFile, loaded!.files)}`);
-    return reload;
   };
   const regenerate = (changed: readonly string[] | undefined) => {
     try {
-      if (run(changed)) start();
+      run(changed);
     } catch (error) {
       // Keep watching: the next save may fix the tsconfig.
       ctx.err(`${stamp()} tscaching: ${messageOf(error)}`);

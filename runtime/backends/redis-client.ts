@@ -3,6 +3,7 @@
  * fail fast instead of retrying, with the backend's Lua scripts defined, and a socket that keeps
  * the process alive only while requests are in flight.
  */
+import type * as IORedis from "ioredis";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { SCRIPTS, type ScriptName } from "./redis-scripts";
 import type { RedisTarget } from "./redis-url";
@@ -27,9 +28,9 @@ export interface ClientSettings {
 const ignore = (): void => {};
 
 /** ioredis, loaded when the first Redis client is made: programs that never select Redis never load it. */
-function ioredis(): typeof import("ioredis") {
+function ioredis(): typeof IORedis {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require("ioredis") as typeof import("ioredis");
+  return require("ioredis") as typeof IORedis;
 }
 
 /** The last connection error of each client: ioredis fails queued requests with a bare "Connection is closed.". */
