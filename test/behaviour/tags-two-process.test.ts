@@ -1,8 +1,9 @@
 /**
- * Tag invalidation across real processes and two real memcached servers: a project built with tspc
- * tags three functions with user(...) and one with catalog; one process caches, others invalidate
- * `user(42)`; then each server in turn is killed and restarted empty, and no process ever gets an
- * entry written before the invalidation again.
+ * Tag invalidation across real processes and two real memcached servers: a project built as a user
+ * builds it (`tscaching keys`, then tspc) tags three functions with user(...) and one with catalog;
+ * one process caches, others invalidate `tags.user(42)` through the generated keys.ts; then each
+ * server in turn is killed and restarted empty, and no process ever gets an entry written before
+ * the invalidation again.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import * as fs from "node:fs";
@@ -10,6 +11,7 @@ import * as readline from "node:readline";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startMemcached, type MemcachedHandle } from "../helpers/memcached";
 import { compileProject, prepareProject } from "../helpers/project";
+import { cli } from "../cli/run-cli";
 
 const CALLS = `Promise.all([u.getProfile(42), u.getMembership(42, "t"), u.getOrders(42), u.getProfile(7), u.listProducts()])`;
 type Values = string[];
@@ -23,6 +25,8 @@ let ask: () => Promise<Values>;
 beforeAll(async () => {
   servers = await Promise.all([startMemcached(), startMemcached()]);
   dir = prepareProject("tags");
+  const keys = await cli(["keys"], { cwd: dir });
+  expect(keys.stderr).toBe("");
   const built = compileProject(dir);
   expect(built.output).toBe("");
   env = { ...process.env, TSCACHING_SERVERS: servers.map((s) => s.address).join(","),
@@ -54,6 +58,7 @@ function other(code: string): unknown {
   const result = spawnSync(process.execPath, ["-e", `
     const { cache } = require("tscaching");
     const u = require("./dist/users.js");
+    const { tags } = require("./dist/keys.js");
     (async () => { ${code} })().then((out) => { process.stdout.write(JSON.stringify(out ?? null)); return cache.close(); });
   `], { cwd: dir, env, encoding: "utf8", timeout: 20_000 });
   expect(result.stderr).toBe("");
@@ -80,7 +85,7 @@ test("invalidateTag(user(42)) in another process misses all three user functions
   // In the invalidating process itself the invalidation holds at once.
   const seen = other(`
     const first = await u.getProfile(42);
-    if (!(await cache.invalidateTag(cache.tag("user", 42)))) throw new Error("not invalidated");
+    if (!(await cache.invalidateTag(tags.user(42)))) throw new Error("not invalidated");
     return [first, await u.getProfile(42)];
   `) as string[];
   expect(seen[0]).toBe(before[0]);
@@ -101,7 +106,7 @@ test.each([0, 1])("server %i of two killed and restarted empty: no process sees 
     for (const i of [0, 1, 2]) expect(values[i]).not.toBe(before[i]);
   }
   // Invalidation still works with the restarted server back.
-  expect(other(`return cache.invalidateTag(cache.tag("user", 42), cache.tag("catalog"));`)).toBe(true);
+  expect(other(`return cache.invalidateTag(tags.user(42), tags.catalog());`)).toBe(true);
   const next = await askUntil((values) => values[0] !== old[0] && values[4] !== old[4]);
   for (const i of [0, 1, 2, 4]) expect(next[i]).not.toBe(old[i]);
   for (const i of [0, 1, 2]) expect(next[i]).not.toBe(before[i]);
