@@ -3,6 +3,7 @@
  * tag value into a miss, on the in-memory backend and on two real memcached servers (the tag
  * counters keep a copy on each).
  */
+import * as net from "node:net";
 import { beforeAll, describe, expect, test } from "vitest";
 import { cache, cachedCall, configure, defineCached } from "../../runtime/index";
 import { flightCount } from "../../runtime/flights";
@@ -87,3 +88,44 @@ test("a spec with malformed tags is refused", () => {
   expect(() => defineCached({ v: 1, id: "tags#bad", tags: [{ name: "x y", args: [0] }] })).toThrow(TypeError);
   expect(() => defineCached({ v: 1, id: "tags#bad2", tags: [{ name: "x", args: [-1] }] } as never)).toThrow(TypeError);
 });
+
+/** Every command a memcached server has answered so far (its `stats`), over a raw socket. */
+async function commandsServed(address: string): Promise<number> {
+  const [host, port] = address.split(":");
+  const text = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect(Number(port), host, () => socket.write("stats\r\n"));
+    let data = "";
+    socket.on("data", (chunk) => {
+      data += chunk.toString();
+      if (data.endsWith("END\r\n")) {
+        socket.end();
+        resolve(data);
+      }
+    });
+    socket.on("error", reject);
+  });
+  const stat = (name: string) => Number(new RegExp(`STAT ${name} (\\d+)`).exec(text)?.[1] ?? 0);
+  // Every storage, retrieval, counter and delete command (a get or gets of a key counts once in cmd_get).
+  return stat("cmd_get") + stat("cmd_set") + stat("cmd_touch") + stat("incr_hits") + stat("incr_misses") +
+    stat("decr_hits") + stat("decr_misses") + stat("delete_hits") + stat("delete_misses") + stat("cas_hits") +
+    stat("cas_misses") + stat("cas_badval");
+}
+
+test("invalidating a tag carried by 10,000 entries is one command per server, whatever the entry count", async () => {
+  const addresses = servers.map((s) => s.address);
+  configure({ servers: addresses.join(","), namespace: `tagcost${Date.now()}`, invalidationCheck: 60_000 });
+  const spec = defineCached({ v: 1, id: "tags#cost", tags: [{ name: "shop", args: [0] }] });
+  let runs = 0;
+  const call = (shop: number, item: number) => cachedCall(spec, [shop, item], async () => ++runs, [shop]);
+  await cache.invalidateTag(cache.tag("shop", 1)); // creates the counters: the first invalidation of a value does
+  for (let from = 0; from < 10_000; from += 500) {
+    await Promise.all(Array.from({ length: 500 }, (_, i) => call(1, from + i)));
+  }
+  expect(runs).toBe(10_000);
+  expect(await call(1, 9_999)).toBe(10_000);
+  const before = await Promise.all(addresses.map(commandsServed));
+  expect(await cache.invalidateTag(cache.tag("shop", 1))).toBe(true);
+  const after = await Promise.all(addresses.map(commandsServed));
+  expect(after.map((n, i) => n - before[i])).toEqual([1, 1]);
+  expect(await call(1, 9_999)).toBe(10_001);
+}, 120_000);
