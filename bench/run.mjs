@@ -6,7 +6,7 @@
 //   node bench/run.mjs --smoke         seconds; tiny sizes; writes to bench/.tmp/smoke (or --out)
 //   options: --out <dir>   where results (and, for --smoke, BENCHMARKS.md) go
 //            --servers <host:port>   use a running memcached instead of starting one (never flushed)
-//            --only <suite,...>      hit-memcached, hit-memory, sizes, stampede, build
+//            --only <suite,...>      hit-memcached, hit-memory, sizes, stampede, tags, build
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -27,7 +27,7 @@ const { values: opts } = parseArgs({
   },
 });
 const started = Date.now();
-const SUITES = ["hit-memcached", "hit-memory", "sizes", "stampede", "build"];
+const SUITES = ["hit-memcached", "hit-memory", "sizes", "stampede", "tags", "build"];
 const only = opts.only ? opts.only.split(",") : SUITES;
 for (const s of only) if (!SUITES.includes(s)) throw new Error(`unknown suite ${s} (known: ${SUITES.join(", ")})`);
 
@@ -149,6 +149,7 @@ try {
   if (only.includes("hit-memory")) await runSuite("hit-memory", "hitMemory");
   if (only.includes("sizes")) await runSuite("sizes", "sizes");
   if (only.includes("stampede")) await runSuite("stampede", "stampede");
+  if (only.includes("tags")) await runSuite("tags", "tags");
 } finally {
   if (memcached) {
     await memcached.stop();
