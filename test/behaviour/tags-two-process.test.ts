@@ -30,7 +30,9 @@ beforeAll(async () => {
   const built = compileProject(dir);
   expect(built.output).toBe("");
   env = { ...process.env, TSCACHING_SERVERS: servers.map((s) => s.address).join(","),
-    TSCACHING_NAMESPACE: `tags2p${Date.now()}`, TSCACHING_INVALIDATION_CHECK: "200" };
+    TSCACHING_NAMESPACE: `tags2p${Date.now()}`, TSCACHING_INVALIDATION_CHECK: "200",
+    // Generous deadlines: on a loaded machine a timed-out read would run a body and change a value.
+    TSCACHING_TIMEOUT: "10000", TSCACHING_CONNECT_TIMEOUT: "10000" };
   // The caching process: each line in asks for the five values.
   worker = spawn(process.execPath, ["-e", `
     const u = require("./dist/users.js");
