@@ -131,6 +131,11 @@ export function textReport(results) {
   for (const c of results.hitRedis?.results ?? []) comp("redis hit", c);
   for (const c of results.hitLocal?.results ?? []) comp("local-tier hit", c);
   for (const c of results.sizes?.results ?? []) comp("value size", c);
+  for (const c of results.tags?.results ?? []) comp("tags", c);
+  if (results.tags?.invalidation) {
+    const t = results.tags.invalidation;
+    lines.push(`  invalidateTag of a tag carried by ${t.entries} entries: ${fmt(t.ms, 2)} ms, commands per server ${t.commandsPerServer.join(", ")}`);
+  }
   if (results.stampede) {
     const s = results.stampede;
     lines.push("", `stampede — ${s.callers} concurrent calls on a cold key, body ${s.bodyMs} ms, ${s.rounds} rounds`);
@@ -275,6 +280,15 @@ export function renderMarkdown(results, chartPath) {
     for (const c of results.hitLocal.results) md.push(`### ${c.mode} (${c.rounds} rounds × ${c.ops} calls)`, "", comparisonTable(c), "");
   }
 
+  if (results.tags) {
+    md.push("## Tags", "",
+      "A function with `tags=user(id)` against the same function untagged, serial hits on memcached (goal ≤ 1.10×), and",
+      "`cache.invalidateTag` of one tag value carried by 10,000 entries: the commands each server answered for it",
+      "(memcached `stats`; goal: one per server, independent of the entry count).", "");
+    for (const c of results.tags.results ?? []) md.push(`### ${c.mode} (${c.rounds} rounds × ${c.ops} calls)`, "", comparisonTable(c), "");
+    const t = results.tags.invalidation;
+    if (t) md.push(`Invalidation of a tag carried by ${t.entries} entries: ${t.ms.toFixed(2)} ms, commands per server: ${t.commandsPerServer.join(", ")}.`, "");
+  }
   if (results.stampede) {
     const s = results.stampede;
     md.push("## 4. Miss path and stampede", "",

@@ -7,7 +7,7 @@
 //   options: --out <dir>   where results (and, for --smoke, BENCHMARKS.md) go
 //            --redis <url>  use this Redis for hit-redis instead of starting a redis-server
 //            --servers <host:port>   use a running memcached instead of starting one (never flushed)
-//            --only <suite,...>      hit-memcached, hit-redis, hit-memory, hit-local, sizes, stampede, build
+//            --only <suite,...>      hit-memcached, hit-redis, hit-memory, hit-local, sizes, stampede, tags, build
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -29,7 +29,7 @@ const { values: opts } = parseArgs({
   },
 });
 const started = Date.now();
-const SUITES = ["hit-memcached", "hit-redis", "hit-memory", "hit-local", "sizes", "stampede", "build"];
+const SUITES = ["hit-memcached", "hit-redis", "hit-memory", "hit-local", "sizes", "stampede", "tags", "build"];
 const only = opts.only ? opts.only.split(",") : SUITES;
 for (const s of only) if (!SUITES.includes(s)) throw new Error(`unknown suite ${s} (known: ${SUITES.join(", ")})`);
 
@@ -161,6 +161,7 @@ try {
   if (only.includes("hit-local")) await runSuite("hit-local", "hitLocal");
   if (only.includes("sizes")) await runSuite("sizes", "sizes");
   if (only.includes("stampede")) await runSuite("stampede", "stampede");
+  if (only.includes("tags")) await runSuite("tags", "tags");
 } finally {
   if (memcached) {
     await memcached.stop();

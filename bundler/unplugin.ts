@@ -13,7 +13,7 @@ import * as path from "node:path";
 import type * as TS from "typescript";
 import { createUnplugin, type UnpluginContext, type UnpluginFactory } from "unplugin";
 import type { Severity } from "../transformer/diagnostics";
-import { IdOwners } from "../transformer/project";
+import { IdOwners, TagShapes } from "../transformer/project";
 import { shownSeverity } from "../transformer/report";
 import { fileProject, resolveSettings, type WarningMode } from "../transformer/settings";
 import { formatTranspileDiagnostic, loadTypeScript, transformSource, type TranspileDiagnostic } from "../transformer/transpile";
@@ -66,6 +66,8 @@ const factory: UnpluginFactory<TscachingPluginOptions | undefined, false> = (opt
   const exclude = options.exclude ?? DEFAULT_EXCLUDE;
   /** Which file declares each id, for the duplicate-id check across files (a deleted file's ids are free). */
   const ids = new IdOwners((file) => fs.existsSync(file));
+  /** The argument types of each tag name, for the tag-type check across files (93043). */
+  const tagShapes = new TagShapes((file) => fs.existsSync(file));
 
   const report = (ctx: UnpluginContext, d: TranspileDiagnostic, severity: Severity) => {
     const message = {
@@ -92,7 +94,7 @@ const factory: UnpluginFactory<TscachingPluginOptions | undefined, false> = (opt
         const project = fileProject(ts, file);
         const settings = resolveSettings(project.configDir, own, project.entry);
         const result = transformSource(file, code, {
-          rootDir: settings.rootDir, runtime: settings.runtime, ts, compilerOptions: project.compilerOptions, ids,
+          rootDir: settings.rootDir, runtime: settings.runtime, ts, compilerOptions: project.compilerOptions, ids, tagShapes,
         });
         let failed = false;
         for (const d of result.diagnostics) {

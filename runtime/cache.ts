@@ -13,6 +13,7 @@ import { byteLength, encodeEntry, LEASE_VALUE, readEntry, writeGeneration } from
 import { bumpGeneration } from "./groups";
 import { existingLocalTier } from "./local-tier";
 import { checkRegistered, markOwnGroup } from "./untransformed";
+import { bumpTags, makeTag, type CacheTag } from "./tags";
 
 declare const valueType: unique symbol;
 
@@ -196,6 +197,28 @@ export const cache = {
       detachGroup(prefix);
       tier?.dropGroup(prefix);
     });
+  },
+  /**
+   * Invalidate every entry of every cached function carrying one of `tags` (`tags=user(id)`):
+   * `await cache.invalidateTag(tags.user(42), tags.team("a"))`. Seen at once in this process and
+   * within `invalidationCheck` ms in every other; one round trip per server whatever the number of
+   * entries. Resolves `false` when the cache failed.
+   */
+  invalidateTag(...tags: CacheTag[]): Promise<boolean> {
+    for (const tag of tags) {
+      if (!tag || typeof tag.name !== "string" || !Array.isArray(tag.args)) {
+        throw new TypeError("tscaching: invalidateTag() takes tags such as tags.user(42) (from keys.ts) or cache.tag(\"user\", 42)");
+      }
+    }
+    const { backend, options } = state();
+    return guarded(`${options.namespace}:~tag`, false, async () => {
+      await bumpTags(backend, options.namespace, tags);
+      return true;
+    });
+  },
+  /** A tag value by hand, for `invalidateTag`: `cache.tag("user", 42)` is what keys.ts's `tags.user(42)` gives. */
+  tag(name: string, ...args: unknown[]): CacheTag {
+    return makeTag(name, args);
   },
   /** The group of a `cache.key(name, ...)` family, for `invalidate`. */
   group<T>(name: string): KeyGroup<T> {

@@ -24,6 +24,7 @@ import { parseFor } from "./shared-values";
 import { refresh } from "./stale";
 import { backendError, events, report, state } from "./state";
 import { encodeResult, releaseLease, storeOver, storeTtl, takeLease } from "./store";
+import { callTagBases, tagGenerations, taggedKey } from "./tags";
 
 export { cachedFunctions, defineCached, Uncached, type CachedFunction, type CachedFunctionSpec } from "./registry";
 export { lockKeyOf } from "./lock";
@@ -44,25 +45,28 @@ interface Computed<T> {
  * `fn` does, or, with `errors=`, with the reconstruction of a rejection `fn` gave within that many
  * seconds (by default rejections are not cached).
  */
-export function cachedCall<T>(spec: CachedFunctionSpec, args: readonly unknown[], fn: Body<T>): Promise<T> {
+export function cachedCall<T>(spec: CachedFunctionSpec, args: readonly unknown[], fn: Body<T>,
+                              tagValues?: readonly unknown[]): Promise<T> {
   try {
-    return cachedCallOrThrow(spec, args, fn);
+    return cachedCallOrThrow(spec, args, fn, tagValues);
   } catch (error) {
     // Only a broken spec gets here (defineCached's TypeError): the caller sees it as a rejection.
     return Promise.reject(error);
   }
 }
 
-function cachedCallOrThrow<T>(spec: CachedFunctionSpec, args: readonly unknown[], fn: Body<T>): Promise<T> {
-  const current = state();
-  const { options, backend } = current;
+function cachedCallOrThrow<T>(spec: CachedFunctionSpec, args: readonly unknown[], fn: Body<T>,
+                              tagValues: readonly unknown[] | undefined): Promise<T> {
+  const { options, backend } = state();
   if (!options.enabled) return invoke(fn);
   const fnSpec = (spec as CachedFunction).hits !== undefined ? spec as CachedFunction : defineCached(spec);
   const prefix = prefixOf(fnSpec, options.namespace);
   const group = prefix.prefix;
   let key: string;
+  let bases: string[] | undefined;
   try {
     key = keyOf(prefix, args);
+    if (fnSpec.tags !== undefined && fnSpec.tags.length > 0) bases = callTagBases(options.namespace, fnSpec.tags, tagValues ?? []);
   } catch (error) {
     fnSpec.errors++;
     const path = error instanceof KeyEncodeError ? ` at ${error.path}` : "";
@@ -70,6 +74,30 @@ function cachedCallOrThrow<T>(spec: CachedFunctionSpec, args: readonly unknown[]
       { id: spec.id, cause: error }));
     return invoke(fn);
   }
+  if (bases === undefined) return cachedKeyCall(fnSpec, key, group, fn);
+  // A tagged call's key carries its tags' generations (tags.ts): known ones cost nothing.
+  let generations: readonly number[] | Promise<number[]>;
+  try {
+    generations = tagGenerations(backend, bases, backend.inProcess ? Infinity : options.invalidationCheck);
+  } catch (error) {
+    return failedTags(fnSpec, key, fn, error);
+  }
+  if (!(generations instanceof Promise)) return cachedKeyCall(fnSpec, taggedKey(key, generations), group, fn);
+  return generations.then((known) => cachedKeyCall(fnSpec, taggedKey(key, known), group, fn),
+    (error: unknown) => failedTags(fnSpec, key, fn, error));
+}
+
+/** The tags' generations could not be read: the cache is down; answer from the function. */
+function failedTags<T>(spec: CachedFunction, key: string, fn: Body<T>, error: unknown): Promise<T> {
+  spec.errors++;
+  report(backendError(error, { id: spec.id, key }));
+  return invoke(fn);
+}
+
+/** The cached call of one key (tag generations already in it). */
+function cachedKeyCall<T>(fnSpec: CachedFunction, key: string, group: string, fn: Body<T>): Promise<T> {
+  const current = state();
+  const { options, backend } = current;
   // `local=`: a live copy in this process answers without I/O (no tier on an in-process backend).
   const tier = fnSpec.local !== undefined ? localTierOf(current) : undefined;
   if (tier !== undefined) {
@@ -77,7 +105,7 @@ function cachedCallOrThrow<T>(spec: CachedFunctionSpec, args: readonly unknown[]
     if (copy !== NO_COPY) {
       fnSpec.hits++;
       fnSpec.localHits++;
-      if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
+      if (events.listenerCount("hit") > 0) events.emit("hit", { id: fnSpec.id, key });
       return Promise.resolve(copy as T);
     }
   }
@@ -91,7 +119,7 @@ function cachedCallOrThrow<T>(spec: CachedFunctionSpec, args: readonly unknown[]
     const entry = classify(backend, group, parsed, known);
     if (entry.kind === "hit" && entry.softExpiry === undefined) {
       fnSpec.hits++;
-      if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
+      if (events.listenerCount("hit") > 0) events.emit("hit", { id: fnSpec.id, key });
       return Promise.resolve(entry.value as T);
     }
   }

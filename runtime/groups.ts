@@ -69,10 +69,18 @@ function counterKeys(backend: Backend, group: string, entry: Generation): readon
   return (entry.keys = keys);
 }
 
+/**
+ * Most counters remembered: tag values (`user(42)`) have counters too, one per value, so the table
+ * must not grow with the users a process has served. Past it the oldest is forgotten, which only
+ * costs a re-read of that counter (its copies in the cache hold its value).
+ */
+const MAX_KNOWN = 100_000;
+
 function entryOf(backend: Backend, group: string): Generation {
   const groups = table(backend);
   let entry = groups.get(group);
   if (entry === undefined) {
+    if (groups.size >= MAX_KNOWN) groups.delete(groups.keys().next().value!);
     entry = { value: 0, checkedAt: -Infinity };
     groups.set(group, entry);
   }
@@ -113,12 +121,19 @@ export function generationOf(backend: Backend, group: string, window: number, no
   return read(backend, group, entry);
 }
 
+/** How many counters this process remembers; for tests. */
+export function knownCount(): number {
+  return known.size;
+}
+
 /** Record a generation seen in the cache (never goes backwards). */
 export function learn(backend: Backend, group: string, value: number, now = clock.now()): void {
   const groups = table(backend);
   const entry = groups.get(group);
-  if (entry === undefined) groups.set(group, { value, checkedAt: now });
-  else {
+  if (entry === undefined) {
+    if (groups.size >= MAX_KNOWN) groups.delete(groups.keys().next().value!);
+    groups.set(group, { value, checkedAt: now });
+  } else {
     if (value > entry.value) entry.value = value;
     entry.checkedAt = now;
   }

@@ -13,3 +13,4 @@ export { CacheError, type CacheOptions, type ServerAddress } from "./config";
 export { configure, type CacheEvents } from "./state";
 export { cacheKey, type KeyedInstance } from "./keys";
 export { cachedFetch, cachedHandler, requestKeyHelper, requestKeyParts, urlKeyParts, type CachedResponse, type HeaderLookup } from "./http";
+export { type CacheTag, type TagSpec } from "./tags";

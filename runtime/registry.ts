@@ -3,6 +3,7 @@
  * memo of its keys (so that a hot key is not encoded again on every call).
  */
 import { keyPrefix, keyWithPrefix } from "./keys";
+import { checkTagSpecs, type TagSpec } from "./tags";
 
 /** What the transformer emits for each cached function (`defineCached({ v: 1, id, ttl })`). */
 export interface CachedFunctionSpec {
@@ -34,6 +35,11 @@ export interface CachedFunctionSpec {
   readonly vary?: readonly string[];
   readonly status?: readonly number[];
   readonly shared?: boolean;
+  /**
+   * `tags=user(id),catalog`: the function's tags; each argument is a position in the tag values
+   * the transformed call passes (`cachedCall(spec, keyArgs, fn, [id])`).
+   */
+  readonly tags?: readonly TagSpec[];
 }
 
 /**
@@ -90,6 +96,7 @@ export function defineCached(spec: CachedFunctionSpec): CachedFunction {
       throw new TypeError(`tscaching: spec "${spec.id}": ${field} must be a number of seconds above 0 and at most 86400`);
     }
   }
+  checkTagSpecs(spec.id, spec.tags);
   const existing = registry.get(spec.id);
   if (existing) return existing;
   const fn: CachedFunction = { ...spec, v: 1, hits: 0, misses: 0, errors: 0, errorsTtl: spec.errors ?? 0, staleServes: 0, localHits: 0 };

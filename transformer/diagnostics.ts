@@ -79,6 +79,14 @@ export const Problems = {
     `tscaching could not process this function (${message}); it was left uncached. Please report this.`),
   missingKeys: kind(93040, "error", (specifier) =>
     `'${specifier}' is the key registry tscaching generates, and it does not exist yet. Run \`tscaching keys\` to write it (in CI, build with \`tscaching keys && tspc\`).`),
+  badTags: kind(93041, "error", (value) =>
+    `@cache: tags '${value}' is malformed: use tags=name(param,this.field),name (a tag is an identifier, with arguments drawn from the parameters or fields of this).`),
+  tagNoParameter: kind(93042, "error", (part, tag, name, params) =>
+    `@cache on '${name}': tag '${tag}' names '${part}', which is not a parameter of the function (parameters: ${params}).`),
+  tagTypeMismatch: kind(93043, "error", (tag, types, other, otherTypes) =>
+    `@cache: tag '${tag}' takes (${types}) here but (${otherTypes}) at ${other}; one tag name must take the same argument types in every function, so that tags.${tag}(...) means one thing.`),
+  tagsOnHandler: kind(93044, "error", (name) =>
+    `@cache on '${name}': tags= is not supported on HTTP handlers yet; invalidate the handler's key or group instead.`),
 } as const;
 
 export type ProblemCode = keyof typeof Problems;

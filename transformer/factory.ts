@@ -72,6 +72,14 @@ export function createSpecStatement(ts: typeof TS, f: TS.NodeFactory, runtime: T
     if (value !== undefined) props.push(f.createPropertyAssignment(field, literal(value)));
   }
   if (fn.http) props.push(f.createPropertyAssignment("http", f.createStringLiteral(fn.http)));
+  if (fn.tags) {
+    const { positions } = tagValues(fn);
+    props.push(f.createPropertyAssignment("tags", f.createArrayLiteralExpression(fn.tags.map((tag, i) =>
+      f.createObjectLiteralExpression([
+        f.createPropertyAssignment("name", f.createStringLiteral(tag.name)),
+        f.createPropertyAssignment("args", f.createArrayLiteralExpression(positions[i].map((n) => f.createNumericLiteral(n)))),
+      ], /*multiLine*/ false)))));
+  }
   const init = f.createCallExpression(
     f.createPropertyAccessExpression(runtime, "defineCached"), /*typeArguments*/ undefined,
     [f.createObjectLiteralExpression(props, /*multiLine*/ false)],
@@ -92,4 +100,23 @@ export function createKeyExpression(f: TS.NodeFactory, part: ResolvedKeyPart): T
     case "pattern": return f.createArrayLiteralExpression(part.names.map((n) => f.createIdentifier(n)));
     case "this": return f.createPropertyAccessExpression(f.createThis(), part.name);
   }
+}
+
+/**
+ * The values a tagged call passes for its tags (each parameter or field once, in order of first
+ * use) and, per tag, the positions of its arguments among them: the spec's `tags[i].args`.
+ */
+export function tagValues(fn: CachedFunction): { parts: ResolvedKeyPart[]; positions: number[][] } {
+  const parts: ResolvedKeyPart[] = [];
+  const seen = new Map<string, number>();
+  const positions = (fn.tags ?? []).map((tag) => tag.args.map((part) => {
+    const id = part.kind === "pattern" ? `pattern:${part.names.join(",")}` : `${part.kind}:${part.name}`;
+    let at = seen.get(id);
+    if (at === undefined) {
+      at = parts.push(part) - 1;
+      seen.set(id, at);
+    }
+    return at;
+  }));
+  return { parts, positions };
 }

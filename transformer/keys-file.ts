@@ -41,9 +41,11 @@ export function generateKeysFile(ts: typeof TS, program: TS.Program, scans: Read
     path: fn.idName.split("."),
     text: fn.http && !fn.tag.key ? requestHelperText(fn) : helperText(ts, types, sf, fn, moduleAlias),
   }));
+  const tagHelpers = tagHelpersText(ts, types, functions, moduleAlias);
   const used = (name: string) => leaves.some((leaf) => leaf.text.startsWith(`${name}<`) || leaf.text.startsWith(`${name}(`));
   const names = [used("keyHelper") && "keyHelper", used("requestKeyHelper") && "requestKeyHelper",
-    functions.some(({ fn }) => fn.http && fn.tag.key) && "type CachedResponse"].filter(Boolean);
+    functions.some(({ fn }) => fn.http && fn.tag.key) && "type CachedResponse",
+    tagHelpers && "cache", tagHelpers && "type CacheTag"].filter(Boolean);
   const lines = [
     KEYS_HEADER,
     "/* eslint-disable */",
@@ -53,7 +55,39 @@ export function generateKeysFile(ts: typeof TS, program: TS.Program, scans: Read
     lines.push(`import type * as ${alias} from ${JSON.stringify(specifier(outFile, fileName, extensionFor))};`);
   }
   lines.push("", "export const keys = " + renderTree(disambiguate(leaves, functions.map((f) => f.fn)), "") + ";", "");
+  if (tagHelpers) lines.push(tagHelpers, "");
   return lines.join("\n");
+}
+
+/**
+ * `export const tags = { user: (id: ...): CacheTag => cache.tag("user", id), ... }`: one helper per
+ * tag name, typed from the parameters (or fields) the first function using it names (the scan
+ * reports a tag name used with other types elsewhere). Undefined when no function has tags, so
+ * registries without tags stay as they were.
+ */
+function tagHelpersText(ts: typeof TS, types: KeysTypes, functions: ReadonlyArray<{ sf: TS.SourceFile; fn: CachedFunction }>,
+                        moduleAlias: (sf: TS.SourceFile) => string): string | undefined {
+  const helpers = new Map<string, string>();
+  for (const { sf, fn } of functions) {
+    for (const tag of fn.tags ?? []) {
+      if (helpers.has(tag.name)) continue;
+      const ref = functionTypeReference(ts, types, sf, fn, moduleAlias);
+      const overloaded = isOverloaded(ts, fn);
+      const used = new Set<string>();
+      const params = tag.args.map((part) => {
+        let name = part.kind === "pattern" ? patternName(part.declaration, fn) : part.name;
+        while (used.has(name)) name = `${name}_`;
+        used.add(name);
+        return { name, type: partType(ts, types, sf, fn, part, ref, overloaded, moduleAlias).type };
+      });
+      const args = [JSON.stringify(tag.name), ...params.map((p) => p.name)].join(", ");
+      helpers.set(tag.name, `(${params.map((p) => `${p.name}: ${p.type}`).join(", ")}): CacheTag => cache.tag(${args})`);
+    }
+  }
+  if (helpers.size === 0) return undefined;
+  const entries = [...helpers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, text]) => `  ${propertyName(name)}: ${text},`);
+  return `export const tags = {\n${entries.join("\n")}\n};`;
 }
 
 /** Leaves whose paths collide (two `get`s, or `DB` both a helper and a group) get their module path in front. */

@@ -38,6 +38,8 @@ export interface CachedFunction {
   readonly owner?: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression;
   /** 1-based line of the function, for listings. */
   readonly line: number;
+  /** `tags=`: each tag's name and its arguments resolved like key parts. */
+  readonly tags?: readonly { readonly name: string; readonly args: readonly ResolvedKeyPart[] }[];
   /** An HTTP handler: `node` for `(req, res)` handlers, `fetch` for `(request: Request) => Response`. */
   readonly http?: "node" | "fetch";
 }

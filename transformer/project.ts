@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { problem, type Problem } from "./diagnostics";
 import { generateKeysFile, KEYS_HEADER } from "./keys-file";
 import { missingKeysProblems } from "./keys-location";
-import type { CachedFunction, ScanResult } from "./model";
+import type { CachedFunction, ResolvedKeyPart, ScanResult } from "./model";
 import { mayHaveCacheTags, scanSourceFile } from "./scan";
 import { programSettings } from "./settings";
 import { checkerTypes } from "./types";
@@ -46,6 +46,57 @@ export class IdOwners {
   }
 }
 
+/**
+ * Which argument types each tag name takes. `tags.user(...)` in keys.ts has one signature, so one
+ * tag name must take the same types everywhere: the first function to use a name sets them, every
+ * later one with other types gets a tag-type error (93043) naming both places. Types are compared
+ * as declared (the parameter's or field's type annotation), which every path can read alike.
+ */
+export class TagShapes {
+  readonly #shapes = new Map<string, { file: string; types: string; where: string }>();
+
+  constructor(private readonly isCurrent: (file: string) => boolean = () => true) {}
+
+  /** Drop every claim of `file`. */
+  forget(file: string): void {
+    for (const [name, shape] of this.#shapes) if (shape.file === file) this.#shapes.delete(name);
+  }
+
+  /** Record `fn`'s tags for `file`: the problems of tags whose types differ from an earlier use. */
+  claim(ts: typeof TS, rootDir: string, file: string, fn: CachedFunction): Problem[] {
+    const problems: Problem[] = [];
+    const where = `${path.relative(rootDir, file).replace(/\\/g, "/")}:${fn.line}`;
+    for (const tag of fn.tags ?? []) {
+      const types = tag.args.map((part) => declaredType(ts, fn, part)).join(", ");
+      const shape = this.#shapes.get(tag.name);
+      if (shape && (shape.file === file || this.isCurrent(shape.file))) {
+        if (shape.types !== types) {
+          const span = fn.tag.tagsSpan ?? { start: fn.tag.start, length: 6 };
+          problems.push(problem("tagTypeMismatch", span.start, span.length, tag.name, types, shape.where, shape.types));
+        }
+        continue;
+      }
+      this.#shapes.set(tag.name, { file, types, where: `'${fn.qualifiedName}' at ${where}` });
+    }
+    return problems;
+  }
+}
+
+/** The declared type of a tag argument, as written (`unknown` where none is written). */
+function declaredType(ts: typeof TS, fn: CachedFunction, part: ResolvedKeyPart): string {
+  let node: TS.TypeNode | undefined;
+  if (part.kind === "param" && ts.isParameter(part.declaration)) node = part.declaration.type;
+  else if (part.kind === "this" && fn.owner && !ts.isObjectLiteralExpression(fn.owner)) {
+    for (const member of fn.owner.members) {
+      if (ts.isPropertyDeclaration(member) && member.name.getText() === part.name) node = member.type;
+      if (ts.isConstructorDeclaration(member)) {
+        for (const p of member.parameters) if (p.type && ts.isIdentifier(p.name) && p.name.text === part.name && p.modifiers?.length) node = p.type;
+      }
+    }
+  }
+  return node ? node.getText().replace(/\s+/g, " ") : "unknown";
+}
+
 /** Scan every project file of a program; duplicate ids are reported on each later occurrence. */
 export function scanProgram(ts: typeof TS, program: TS.Program, options: { rootDir?: string; types?: boolean } = {}):
     Map<TS.SourceFile, ScanResult> {
@@ -53,12 +104,14 @@ export function scanProgram(ts: typeof TS, program: TS.Program, options: { rootD
   const types = options.types === false ? undefined : checkerTypes(ts, program.getTypeChecker());
   const results = new Map<TS.SourceFile, ScanResult>();
   const ids = new IdOwners();
+  const tags = new TagShapes();
   for (const sf of program.getSourceFiles()) {
     if (!isProjectFile(program, sf) || !mayHaveCacheTags(sf.text)) continue;
     const result = scanSourceFile(ts, sf, { rootDir, types });
     for (const fn of result.functions) {
       const duplicate = ids.claim(rootDir, sf.fileName, fn);
       if (duplicate) result.problems.push(duplicate);
+      result.problems.push(...tags.claim(ts, rootDir, sf.fileName, fn));
     }
     results.set(sf, result);
   }

@@ -16,7 +16,7 @@
 import type * as TS from "typescript";
 import { captureArguments } from "./arguments";
 import type { Problem } from "./diagnostics";
-import { createKeyExpression, createRuntimeImport, createSpecStatement, fromNode } from "./factory";
+import { createKeyExpression, createRuntimeImport, createSpecStatement, fromNode, tagValues } from "./factory";
 import type { CachedFunction, ResolvedKeyPart } from "./model";
 
 export { SPEC_VERSION } from "./factory";
@@ -121,7 +121,9 @@ function transformFunction(ts: typeof TS, context: TS.TransformationContext, fn:
   // The call maps to the body's lines; no original node, as it is no rewrite of any one user node.
   const call = setNoComments(ts, ts.setTextRange(f.createCallExpression(
     f.createPropertyAccessExpression(runtime, entry), /*typeArguments*/ undefined,
-    [spec, keyArgs, ...handlerArgs, inner],
+    [spec, keyArgs, ...handlerArgs, inner,
+      // A tagged function also passes its tag arguments' values (the spec says which tag takes which).
+      ...(fn.tags ? [f.createArrayLiteralExpression(tagValues(fn).parts.map((p) => createKeyExpression(f, p)))] : [])],
   ), body));
   let newBody: TS.ConciseBody;
   if (ts.isBlock(body)) {

@@ -178,6 +178,20 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
   const keyParts = http && !tag.key ? []
     : resolveKeyParts(ts, sf, fn, tag, place.owner, isStatic, types, qualifiedName, problems);
   if (!keyParts) return undefined;
+  let tags: { name: string; args: ResolvedKeyPart[] }[] | undefined;
+  if (tag.tags) {
+    if (http) {
+      problems.push(problem("tagsOnHandler", ...reportAt, qualifiedName));
+      return undefined;
+    }
+    tags = [];
+    for (const t of tag.tags) {
+      const args = resolveKeyParts(ts, sf, fn, { ...tag, key: t.args, keySpan: tag.tagsSpan }, place.owner, isStatic, types,
+        qualifiedName, problems, t.name);
+      if (!args) return undefined;
+      tags.push({ name: t.name, args });
+    }
+  }
   if (!tag.key && !http && place.owner && readsThis(ts, fn)) {
     if (types.checker) {
       // By meaning: data fields are key inputs (an error without key=), collaborators are not.
@@ -196,7 +210,7 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
   const idName = tag.name ?? staticName(qualifiedName, isStatic);
   const result: CachedFunction = {
     id: functionId(rootDir, sf.fileName, idName, tag.name),
-    qualifiedName, idName, node: fn, tag, keyParts, isAsync, isStatic, owner: place.owner,
+    qualifiedName, idName, node: fn, tag, keyParts, ...(tags ? { tags } : {}), isAsync, isStatic, owner: place.owner,
     line: sf.getLineAndCharacterOfPosition(fn.getStart(sf)).line + 1,
     http,
   };
@@ -271,7 +285,9 @@ function hasImplementation(ts: typeof TS, sf: TS.SourceFile, fn: TS.FunctionDecl
 
 function resolveKeyParts(ts: typeof TS, sf: TS.SourceFile, fn: CachedFunctionNode, tag: CacheTag,
                          owner: TS.ClassLikeDeclaration | TS.ObjectLiteralExpression | undefined, isStatic: boolean,
-                         types: ScanTypes, qualifiedName: string, problems: Problem[]): ResolvedKeyPart[] | undefined {
+                         types: ScanTypes, qualifiedName: string, problems: Problem[],
+                         /** Set when resolving the arguments of this tag rather than the key. */ tagName?: string):
+    ResolvedKeyPart[] | undefined {
   const params = callParameters(ts, fn);
   if (!tag.key) {
     return params.map((p) => ts.isIdentifier(p.name)
@@ -298,7 +314,9 @@ function resolveKeyParts(ts: typeof TS, sf: TS.SourceFile, fn: CachedFunctionNod
     const declaration = findBinding(ts, params, part.name);
     if (!declaration) {
       const names = params.flatMap((p) => ts.isIdentifier(p.name) ? [p.name.text] : boundNames(ts, p.name));
-      problems.push(problem("keyNoParameter", span.start, span.length, part.name, qualifiedName, names.join(", ") || "none"));
+      problems.push(tagName === undefined
+        ? problem("keyNoParameter", span.start, span.length, part.name, qualifiedName, names.join(", ") || "none")
+        : problem("tagNoParameter", span.start, span.length, part.name, tagName, qualifiedName, names.join(", ") || "none"));
       ok = false;
     } else {
       parts.push({ kind: "param", name: part.name, declaration });

@@ -4,13 +4,19 @@
  * JSDoc, so tspc, a per-file transpile and the CLI all agree.
  *
  * ```
- * @cache [ttl=90|5m|1h30m] [key=param,this.field,...] [name=dotted.ident] [timeout=5s] [local=2s] [- free text]
+ * @cache [ttl=90|5m|1h30m] [key=param,this.field,...] [name=dotted.ident] [tags=user(id),catalog] [timeout=5s] [local=2s] [- free text]
  * ```
  */
 import { problem, type Problem } from "./diagnostics";
 
 /** One part of a cache key: a parameter (by name) or a field of `this`. */
 export type KeyPart = { readonly kind: "param"; readonly name: string } | { readonly kind: "this"; readonly name: string };
+
+/** One tag of `tags=`: `user(id, this.org)` (arguments as key parts) or a bare `catalog`. */
+export interface TagPart {
+  readonly name: string;
+  readonly args: readonly KeyPart[];
+}
 
 /** The options of one `@cache` tag. Offsets let later checks point at the offending text. */
 export interface CacheTag {
@@ -42,6 +48,10 @@ export interface CacheTag {
   readonly timeout?: number;
   /** `local=2s`: seconds a decoded copy is kept in this process in front of the shared store (1 s to 1 d). */
   readonly local?: number;
+  /** `tags=user(id),catalog`: the tags `cache.invalidateTag()` reaches this function's entries by. */
+  readonly tags?: readonly TagPart[];
+  /** Offset and length of the tags option's value, for diagnostics about its arguments. */
+  readonly tagsSpan?: { readonly start: number; readonly length: number };
 }
 
 /** A tag starts at `@name` at the start of a line or after whitespace, as TypeScript reads JSDoc. */
@@ -188,7 +198,7 @@ const OPTIONS: Record<string, {
   local: { expected: "a duration such as 2s", read: parseTtl, max: 86_400 },
 };
 const FIELDS: Record<string, keyof CacheTag> = { "ignore-query": "ignoreQuery" };
-const KNOWN = ["ttl", "key", "name", ...Object.keys(OPTIONS)];
+const KNOWN = ["ttl", "key", "name", "tags", ...Object.keys(OPTIONS)];
 
 function list(value: string, item: RegExp): string[] | undefined {
   const items = value.split(",").map((s) => s.trim());
@@ -242,6 +252,13 @@ function parseOptions(start: number, end: number, tokens: Token[], problems: Pro
         tag.key = parts;
         tag.keySpan = { start: valueStart, length: value.length };
       }
+    } else if (option === "tags") {
+      const parts = parseTags(value);
+      if (!parts) problems.push(problem("badTags", valueStart, value.length, value));
+      else {
+        tag.tags = parts;
+        tag.tagsSpan = { start: valueStart, length: value.length };
+      }
     } else if (option === "name") {
       if (value.split(".").every((s) => IDENT.test(s))) tag.name = value;
       else problems.push(problem("badName", valueStart, value.length, value));
@@ -283,6 +300,33 @@ function parseKey(text: string): KeyPart[] | undefined {
     else return undefined;
   }
   return parts;
+}
+
+/** `user(id),team(this.teamId),catalog`: commas inside parentheses separate arguments, outside them tags. */
+function parseTags(text: string): TagPart[] | undefined {
+  const items: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "(") depth++;
+    else if (ch === ")" && --depth < 0) return undefined;
+    else if (ch === "," && depth === 0) {
+      items.push(text.slice(from, i));
+      from = i + 1;
+    }
+  }
+  if (depth !== 0) return undefined;
+  items.push(text.slice(from));
+  const tags: TagPart[] = [];
+  for (const item of items) {
+    const m = /^\s*([A-Za-z_$][\w$]*)\s*(?:\(([^()]*)\))?\s*$/.exec(item);
+    if (!m) return undefined;
+    const args = m[2] === undefined || m[2].trim() === "" ? [] : parseKey(m[2]);
+    if (!args) return undefined;
+    tags.push({ name: m[1], args });
+  }
+  return tags;
 }
 
 function suggest(option: string): string {

@@ -18,7 +18,7 @@
 import * as path from "node:path";
 import type * as TS from "typescript";
 import type { Problem, Severity } from "./diagnostics";
-import { IdOwners } from "./project";
+import { IdOwners, TagShapes } from "./project";
 import { rewritableFunctions, rewriteSourceFile } from "./rewrite";
 import { mayHaveCacheTags, scanSourceFile } from "./scan";
 import { fileSettings } from "./settings";
@@ -58,6 +58,8 @@ export interface TransformSourceOptions {
    * registry for the whole build. @default a fresh one (duplicates within the file only)
    */
   readonly ids?: IdOwners;
+  /** Tag argument types seen so far (across files, when the caller keeps one for all of them). */
+  readonly tagShapes?: TagShapes;
 }
 
 /** A tscaching problem found in one file, with its position. */
@@ -155,6 +157,7 @@ export function transformSource(fileName: string, code: string, options: Transfo
   const ts = options.ts ?? loadTypeScript(path.dirname(absolute));
   const { rootDir, runtime } = fileSettings(ts, absolute, { rootDir: options.rootDir, runtime: options.runtime });
   const ids = options.ids ?? new IdOwners();
+  const tagShapes = options.tagShapes ?? new TagShapes();
   const isCommonJS = /\.c[jt]s$/.test(absolute);
   const diagnostics: TranspileDiagnostic[] = [];
   const functions: TranspiledFunction[] = [];
@@ -168,9 +171,11 @@ export function transformSource(fileName: string, code: string, options: Transfo
   const before: TS.TransformerFactory<TS.SourceFile> = (context) => (sf) => {
     const result = scanSourceFile(ts, sf, { rootDir });
     ids.forget(absolute);
+    tagShapes.forget(absolute);
     for (const fn of result.functions) {
       const duplicate = ids.claim(rootDir, absolute, fn);
       if (duplicate) result.problems.push(duplicate);
+      result.problems.push(...tagShapes.claim(ts, rootDir, absolute, fn));
     }
     for (const p of result.problems) report(sf, p);
     for (const fn of result.functions) functions.push({ id: fn.id, qualifiedName: fn.qualifiedName, line: fn.line });

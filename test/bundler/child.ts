@@ -64,7 +64,8 @@ export function project(name: string, extra: readonly string[] = [], typescript:
 
 /** `defineCached({ ... })` specs of emitted code, in order. */
 export function specsOf(code: string): string[] {
-  return [...code.matchAll(/defineCached\(\{[^}]*\}\)/g)].map((m) => m[0]);
+  // One spec per line; a spec may hold objects (`tags: [{ name, args }]`).
+  return [...code.matchAll(/defineCached\(\{.*\}\)(?=;)/g)].map((m) => m[0]);
 }
 
 /** The key argument of each cached call: `[username]`, `[this.region, username]`, `void 0`. */

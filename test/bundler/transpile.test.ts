@@ -49,7 +49,8 @@ describe("diagnostics without a type checker", () => {
   // annotated `Promise<T> | undefined`, which the syntax alone takes for a Promise.
   // A class instance as a key part (93028, 93029) and a data field of `this` read without key= (93027)
   // are told by types too; without them, a method reading `this` is a warning (93017) at the same line.
-  const PROGRAM_ONLY = new Set([93016, 93018, 93023, 93024, 93001, 93027, 93028, 93029]);
+  // One tag name with two argument types in two files (93043) is seen across files, as duplicate ids are.
+  const PROGRAM_ONLY = new Set([93016, 93018, 93023, 93024, 93001, 93027, 93028, 93029, 93043]);
 
   test.each(fs.readdirSync(diagnosticsRoot).sort())("fixtures/diagnostics/%s: a subset of tspc's, same lines and messages", (name) => {
     const dir = path.join(diagnosticsRoot, name);

@@ -3,6 +3,7 @@
  * the same text, and parse the grammar's options.
  */
 import * as ts from "typescript";
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { nearMissIn } from "../../transformer/near-miss";
 import { findCacheTags, parseTtl } from "../../transformer/tags";
@@ -76,5 +77,40 @@ describe("nearMissIn", () => {
       "/** `@cache` */", "/**/"]) {
       expect(nearMissIn(comment, 0), comment).toBeUndefined();
     }
+  });
+});
+
+describe("tags=", () => {
+  const parse = (text: string) => findCacheTags(`/** @cache ${text} */`, 0);
+
+  test("names with arguments drawn from parameters and this fields, bare names, spaces after commas", () => {
+    expect(parse("tags=user(id),team(teamId)").tags[0].tags).toEqual([
+      { name: "user", args: [{ kind: "param", name: "id" }] },
+      { name: "team", args: [{ kind: "param", name: "teamId" }] },
+    ]);
+    expect(parse("tags=catalog").tags[0].tags).toEqual([{ name: "catalog", args: [] }]);
+    expect(parse("ttl=5m tags=tenant(this.tenant, id), catalog key=id").tags[0]).toMatchObject({
+      ttl: 300,
+      tags: [{ name: "tenant", args: [{ kind: "this", name: "tenant" }, { kind: "param", name: "id" }] }, { name: "catalog", args: [] }],
+      key: [{ kind: "param", name: "id" }],
+    });
+  });
+
+  test.each(["tags=user(", "tags=user)", "tags=user((id))", "tags=1user", "tags=user(this)", "tags=user(a.b)", "tags=,",
+    "tags=user(id),"])("%s is malformed (TS93041)", (text) => {
+    const { tags, problems } = parse(text);
+    expect(tags[0].tags).toBeUndefined();
+    expect(problems.map((p) => p.code)).toContain(93041);
+  });
+
+  test("any text either parses into identifiers or is one problem, never a crash", () => {
+    fc.assert(fc.property(fc.string({ maxLength: 40 }), (value) => {
+      const { tags, problems } = parse(`tags=${value.replace(/\*\//g, "")}`);
+      for (const tag of tags[0].tags ?? []) {
+        expect(tag.name).toMatch(/^[A-Za-z_$][\w$]*$/);
+        for (const arg of tag.args) expect(arg.name).toMatch(/^[A-Za-z_$][\w$]*$/);
+      }
+      expect(problems.length).toBeLessThanOrEqual(1 + value.split(/\s+/).length);
+    }));
   });
 });
