@@ -3,7 +3,7 @@
  * close matches when it is not there), arguments read from the command line, and the namespace.
  */
 import { requestKeyHelper } from "../runtime/http";
-import { cache, type CacheKey } from "../runtime/index";
+import { cache, keyHelper, type CacheKey } from "../runtime/index";
 import { isValidNamespace } from "../runtime/keys";
 import type { CachedFunction } from "../transformer/model";
 import { CliError } from "./errors";
@@ -83,7 +83,9 @@ export function isRequestKeyed(fn: CachedFunction | undefined): fn is CachedFunc
  * whatever parts the runtime keys a request by); otherwise the key of the arguments.
  */
 export function callKey(fn: CachedFunction | undefined, id: string, args: readonly unknown[]): CacheKey<unknown> {
-  if (!isRequestKeyed(fn)) return cache.keyOf<unknown>(id, args);
+  // The version the function was built with is part of its keys (`id:@version:`).
+  const version = fn?.version;
+  if (!isRequestKeyed(fn)) return version !== undefined ? keyHelper<unknown[], unknown>(id, version)(...args) : cache.keyOf<unknown>(id, args);
   const [url, headers, ...rest] = args;
   const isHeaders = (value: unknown) => value === undefined ||
     (typeof value === "object" && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string"));
@@ -91,7 +93,7 @@ export function callKey(fn: CachedFunction | undefined, id: string, args: readon
     throw new CliError(`${id} is an HTTP handler keyed by its request: give its URL and, optionally, its headers as a JSON object ` +
       `(e.g. tscaching key ${id} '/users?id=1'${fn.tag.vary ? ` '{"${fn.tag.vary[0]}":"..."}'` : ""})`);
   }
-  const helper = requestKeyHelper(id, { ignoreQuery: fn.tag.ignoreQuery, vary: fn.tag.vary });
+  const helper = requestKeyHelper(id, { ignoreQuery: fn.tag.ignoreQuery, vary: fn.tag.vary, version: fn.version });
   return helper(url, headers as Record<string, string> | undefined) as unknown as CacheKey<unknown>;
 }
 

@@ -7,7 +7,7 @@
 import { cachedFunctions } from "./registry";
 import { detachGroup, detachKey } from "./flights";
 import { CacheError } from "./config";
-import { buildKey } from "./keys";
+import { buildKey, VERSION_RE } from "./keys";
 import { backendError, close, events, report, state, type CacheEvents } from "./state";
 import { byteLength, encodeEntry, LEASE_VALUE, readEntry, writeGeneration } from "./entries";
 import { bumpGeneration } from "./groups";
@@ -40,7 +40,8 @@ export interface KeyHelper<A extends readonly unknown[], T> extends KeyGroup<T> 
 }
 
 /**
- * Make a key helper for a cached function's id. Generated `keys.ts` files are made of these; the
+ * Make a key helper for a cached function's id (and the version it was built with, which keys.ts
+ * passes so that its keys are the ones the built function uses). Generated `keys.ts` files are made of these; the
  * key is built by the same function cached calls use, so both always agree.
  *
  * @example
@@ -50,9 +51,12 @@ export interface KeyHelper<A extends readonly unknown[], T> extends KeyGroup<T> 
  * await cache.invalidate(byName);
  * ```
  */
-export function keyHelper<A extends readonly unknown[], T>(id: string): KeyHelper<A, T> {
+export function keyHelper<A extends readonly unknown[], T>(id: string, version?: string): KeyHelper<A, T> {
   if (typeof id !== "string" || id === "") throw new TypeError("tscaching: keyHelper needs a non-empty id");
-  const helper = (...args: A) => buildKey(state().options.namespace, id, args) as CacheKey<T>;
+  if (version !== undefined && (typeof version !== "string" || !VERSION_RE.test(version))) {
+    throw new TypeError(`tscaching: keyHelper version must be 1-32 characters of A-Z a-z 0-9 _ . -; got ${JSON.stringify(version)}`);
+  }
+  const helper = (...args: A) => buildKey(state().options.namespace, id, args, version) as CacheKey<T>;
   Object.defineProperty(helper, "id", { value: id, enumerable: true });
   Object.defineProperty(helper, "name", { value: id });
   return helper as unknown as KeyHelper<A, T>;

@@ -194,9 +194,9 @@ function toResponse(cached: CachedResponse, method: string): Response {
  * The key helper of a handler cached under the default request key: `keys.pages.home("/home?x=1")`,
  * with the `vary` headers when the tag names some. Generated keys.ts files use it.
  */
-export function requestKeyHelper(id: string, options: Pick<CachedFunctionSpec, "ignoreQuery" | "vary"> = {}):
+export function requestKeyHelper(id: string, options: Pick<CachedFunctionSpec, "ignoreQuery" | "vary" | "version"> = {}):
     KeyHelper<[url: string, headers?: Record<string, string>], CachedResponse> {
-  const helper = keyHelper<unknown[], CachedResponse>(id);
+  const helper = keyHelper<unknown[], CachedResponse>(id, options.version);
   const wrapped = (url: string, headers: Record<string, string> = {}) => {
     const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
     return helper(...requestKeyParts(options, url, (name) => lower[name]));

@@ -72,6 +72,7 @@ export function createSpecStatement(ts: typeof TS, f: TS.NodeFactory, runtime: T
     if (value !== undefined) props.push(f.createPropertyAssignment(field, literal(value)));
   }
   if (fn.http) props.push(f.createPropertyAssignment("http", f.createStringLiteral(fn.http)));
+  props.push(f.createPropertyAssignment("version", f.createStringLiteral(fn.version)));
   const init = f.createCallExpression(
     f.createPropertyAccessExpression(runtime, "defineCached"), /*typeArguments*/ undefined,
     [f.createObjectLiteralExpression(props, /*multiLine*/ false)],

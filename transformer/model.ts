@@ -40,6 +40,11 @@ export interface CachedFunction {
   readonly line: number;
   /** An HTTP handler: `node` for `(req, res)` handlers, `fetch` for `(request: Request) => Response`. */
   readonly http?: "node" | "fetch";
+  /**
+   * The version its entries are keyed under (version.ts): `version=`, else a hash of its code, its
+   * result type (its structure with a checker, its declared text without) and its key parts.
+   */
+  readonly version: string;
 }
 
 export interface ScanResult {

@@ -10,6 +10,7 @@ import { findCacheTags, isJSDocComment, tagCommentReach, type CacheTag } from ".
 import { checkTypes } from "./checks";
 import { classifyThisReads } from "./this-reads";
 import { findNearMissTags } from "./near-miss";
+import { functionVersion } from "./version";
 import { functionId, staticName, type CachedFunction, type CachedFunctionNode, type ResolvedKeyPart, type ScanResult } from "./model";
 import { callParameters, memberName, syntaxTypes, type ScanTypes } from "./types";
 
@@ -199,6 +200,7 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
     qualifiedName, idName, node: fn, tag, keyParts, isAsync, isStatic, owner: place.owner,
     line: sf.getLineAndCharacterOfPosition(fn.getStart(sf)).line + 1,
     http,
+    version: functionVersion(ts, sf, fn, tag, keyParts, types.checker),
   };
   if (types.checker) problems.push(...checkTypes(ts, sf, result, types.checker, reportAt));
   return result;

@@ -38,6 +38,8 @@ export interface CacheTag {
   readonly status?: readonly number[];
   /** `shared`: cache responses for requests with cookies or Authorization (never storing Set-Cookie). */
   readonly shared?: boolean;
+  /** `version=v2`: pins the function's version (its entries' key), turning the automatic one off. */
+  readonly version?: string;
 }
 
 /** A tag starts at `@name` at the start of a line or after whitespace, as TypeScript reads JSDoc. */
@@ -163,6 +165,8 @@ function tokenize(text: string, start: number, out: Token[]): void {
 }
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
+/** A pinned version: it becomes part of every key, so no `:` and nothing memcached refuses. */
+const VERSION = /^[A-Za-z0-9_.-]{1,32}$/;
 /** Options and how to read their values (`undefined` = malformed); flags take no value. */
 const OPTIONS: Record<string, { readonly flag?: boolean; readonly expected: string; read(value: string): unknown }> = {
   stale: { expected: "a duration such as 1h", read: parseTtl },
@@ -174,6 +178,7 @@ const OPTIONS: Record<string, { readonly flag?: boolean; readonly expected: stri
   status: { expected: "comma-separated HTTP statuses such as 200,404",
     read: (v) => list(v, /^[1-5]\d\d$/)?.map(Number) },
   shared: { flag: true, expected: "no value", read: (v) => (v === "" ? true : undefined) },
+  version: { expected: "1-32 characters of A-Z a-z 0-9 _ . -", read: (v) => (VERSION.test(v) ? v : undefined) },
 };
 const FIELDS: Record<string, keyof CacheTag> = { "ignore-query": "ignoreQuery" };
 const KNOWN = ["ttl", "key", "name", ...Object.keys(OPTIONS)];
