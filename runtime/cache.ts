@@ -11,6 +11,7 @@ import { buildKey, VERSION_RE } from "./keys";
 import { backendError, close, events, report, state, type CacheEvents } from "./state";
 import { byteLength, encodeEntry, LEASE_VALUE, readEntry, writeGeneration } from "./entries";
 import { bumpGeneration } from "./groups";
+import { registeredVersion } from "./registry";
 
 declare const valueType: unique symbol;
 
@@ -160,9 +161,14 @@ export const cache = {
   key<T>(name: string, ...parts: unknown[]): CacheKey<T> {
     return buildKey(state().options.namespace, name, parts) as CacheKey<T>;
   },
-  /** The key a cached function's call uses: `cache.keyOf<string>("src/db#DB.get", ["bob"])`. */
+  /**
+   * The key a cached function's call uses: `cache.keyOf<string>("src/db#DB.get", ["bob"])`. Its
+   * version is the one this process registered for `id` (its module has loaded); before that, or
+   * with two versions loaded, the key is unversioned and finds no function's entry: keys.ts helpers
+   * carry their version and need no loaded module.
+   */
   keyOf<T>(id: string, args: readonly unknown[]): CacheKey<T> {
-    return buildKey(state().options.namespace, id, args) as CacheKey<T>;
+    return buildKey(state().options.namespace, id, args, registeredVersion(id)) as CacheKey<T>;
   },
   /** The value, or `undefined` on a miss (a cached `undefined` also reads as `undefined`). */
   async get<K extends CacheKey<any>>(key: K): Promise<ValueOf<K> | undefined> {

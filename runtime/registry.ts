@@ -60,6 +60,13 @@ export interface CachedFunction extends CachedFunctionSpec {
 }
 
 const registry = new Map<string, CachedFunction>();
+/** Id → its version, when this process registered exactly one version of it. */
+const versions = new Map<string, string | undefined>();
+
+/** The version registered for `id` (undefined when none, or when two versions were loaded). */
+export function registeredVersion(id: string): string | undefined {
+  return versions.get(id);
+}
 
 /**
  * Register a cached function. Called once per function at module load by transformed code; also
@@ -94,6 +101,7 @@ export function defineCached(spec: CachedFunctionSpec): CachedFunction {
   if (existing) return existing;
   const fn: CachedFunction = { ...spec, v: 1, hits: 0, misses: 0, errors: 0, errorsTtl: spec.errors ?? 0, staleServes: 0 };
   registry.set(name, fn);
+  versions.set(spec.id, versions.has(spec.id) && versions.get(spec.id) !== spec.version ? undefined : spec.version);
   return fn;
 }
 

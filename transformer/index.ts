@@ -14,7 +14,7 @@ import { fileProblems, scanProgram } from "./project";
 import { toDiagnostic } from "./report";
 import { rewriteSourceFile } from "./rewrite";
 import type { ScanResult } from "./model";
-import { programSettings, type WarningMode } from "./settings";
+import { programSettings, type VersionSource, type WarningMode } from "./settings";
 
 /** Options read from the plugin entry in tsconfig.json (resolved by `resolveSettings`). */
 export interface TscachingPluginConfig {
@@ -31,6 +31,8 @@ export interface TscachingPluginConfig {
   runtime?: string;
   /** Folder that ids are relative to, relative to the tsconfig's folder. @default the tsconfig's folder */
   rootDir?: string;
+  /** Where versions come from: `"checker"` (tspc) or `"syntax"` (as a bundler build). @default "checker" */
+  versions?: VersionSource;
 }
 
 /** The subset of ts-patch's `TransformerExtras` the plugin uses. */
@@ -44,7 +46,7 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
                                              extras?: Partial<TransformerExtras>): TS.TransformerFactory<TS.SourceFile> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts: typeof TS = extras?.ts ?? require("typescript");
-  const { rootDir, runtime, warnings } = programSettings(program, config);
+  const { rootDir, runtime, warnings, versions } = programSettings(program, config);
   let scans: Map<TS.SourceFile, ScanResult> | undefined;
 
   const report = (sf: TS.SourceFile, p: Problem) => {
@@ -62,7 +64,7 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
 
   return (context) => {
     const transformFile = (sf: TS.SourceFile): TS.SourceFile => {
-      scans ??= scanProgram(ts, program, { rootDir });
+      scans ??= scanProgram(ts, program, { rootDir, versions });
       // The program's own SourceFile object is the key; files outside the project are not scanned.
       const original = program.getSourceFile(sf.fileName) ?? sf;
       for (const p of fileProblems(ts, program, original, scans, runtime)) report(sf, p);
