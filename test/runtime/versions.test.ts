@@ -3,9 +3,11 @@
  * keep separate entries in one memcached, neither reads the other's, `keyHelper(id, version)` finds
  * what the function of that version stored, and `invalidate` reaches every version.
  */
+import fc from "fast-check";
 import { beforeAll, describe, expect, test } from "vitest";
 import { cache, cachedCall, configure, defineCached, keyHelper } from "../../runtime/index";
-import { buildKey } from "../../runtime/keys";
+import { buildKey, MAX_KEY_LENGTH } from "../../runtime/keys";
+import { groupOf } from "../../runtime/groups";
 import { useMemcachedServers } from "../helpers/cluster";
 
 const servers = useMemcachedServers(1);
@@ -50,4 +52,17 @@ test("a malformed version is refused by defineCached and keyHelper", () => {
     expect(() => defineCached({ v: 1, id: `bad-version-${String(version)}`, version })).toThrow(TypeError);
     expect(() => keyHelper("f", version)).toThrow(TypeError);
   }
+});
+
+test("any valid version and arguments: a key of at most 250 printable bytes in its function's group, apart from other versions'", () => {
+  const version = fc.stringMatching(/^[A-Za-z0-9_.-]{1,32}$/);
+  const id = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.$#/@+-]{1,100}$/), fc.string({ minLength: 1, maxLength: 300 }));
+  fc.assert(fc.property(id, version, version, fc.array(fc.jsonValue(), { maxLength: 4 }), (id, a, b, args) => {
+    const key = buildKey("n".repeat(60), id, args, a);
+    expect(Buffer.byteLength(key)).toBeLessThanOrEqual(MAX_KEY_LENGTH);
+    expect(key).toMatch(/^[\x21-\x7e]+$/);
+    expect(groupOf(key)).toBe(buildKey("n".repeat(60), id, []));
+    if (a !== b) expect(buildKey("n".repeat(60), id, args, b)).not.toBe(key);
+    expect(buildKey("n".repeat(60), id, args)).not.toBe(key);
+  }), { numRuns: 500 });
 });
