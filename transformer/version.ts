@@ -19,6 +19,8 @@ import type { CacheTag } from "./tags";
 const MAX_DEPTH = 8;
 /** Most properties described per object type: a huge type counts by its name past this. */
 const MAX_PROPERTIES = 200;
+/** Most types described per function (types shared by many properties are described each time). */
+const MAX_TYPES = 2_000;
 
 /** The version of one function: `tag.version` when pinned, else 10 chars of a sha256. */
 export function functionVersion(ts: typeof TS, sf: TS.SourceFile, node: CachedFunctionNode, tag: CacheTag,
@@ -53,7 +55,7 @@ function resultStructure(ts: typeof TS, checker: TS.TypeChecker, node: CachedFun
   const signature = checker.getSignatureFromDeclaration(node);
   if (!signature) return "type:?";
   const returned = checker.getReturnTypeOfSignature(signature);
-  return `type:${describe(ts, checker, checker.getAwaitedType(returned) ?? returned, 0, [])}`;
+  return `type:${describe(ts, checker, checker.getAwaitedType(returned) ?? returned, 0, [], { left: MAX_TYPES })}`;
 }
 
 /** Is `type` declared only in TypeScript's default libraries (Date, Map, Promise)? */
@@ -62,15 +64,25 @@ function isLibType(type: TS.Type): boolean {
   return !!decls?.length && decls.every((d) => d.getSourceFile().hasNoDefaultLib);
 }
 
-function describe(ts: typeof TS, checker: TS.TypeChecker, type: TS.Type, depth: number, stack: TS.Type[]): string {
+/**
+ * A deterministic text of `type`'s structure: primitives and literals by name, unions and
+ * intersections as sorted members, arrays and tuples by element, library types by name and type
+ * arguments, other object types by their sorted properties, index signatures and call signatures.
+ * Past the depth bound a type counts by its name, past the budget as a mark; a type met again inside itself is
+ * a cycle, written by its distance.
+ */
+function describe(ts: typeof TS, checker: TS.TypeChecker, type: TS.Type, depth: number, stack: TS.Type[],
+                  budget: { left: number }): string {
   const name = () => checker.typeToString(type, undefined, ts.TypeFormatFlags.NoTruncation);
+  // Past the budget nothing more is asked of the checker: the rest of a huge type counts as one mark.
+  if (--budget.left < 0) return "…";
   if (depth > MAX_DEPTH) return `~${name()}`;
   if (stack.includes(type)) return `<cycle ${stack.length - stack.indexOf(type)}>`;
   const flags = type.flags;
   if (!(flags & (ts.TypeFlags.Object | ts.TypeFlags.UnionOrIntersection))) return name(); // primitives, literals
   stack.push(type);
   try {
-    const sub = (t: TS.Type) => describe(ts, checker, t, depth + 1, stack);
+    const sub = (t: TS.Type) => describe(ts, checker, t, depth + 1, stack, budget);
     if (type.isUnion() || type.isIntersection()) {
       return type.types.map(sub).sort().join(type.isUnion() ? "|" : "&");
     }

@@ -82,6 +82,14 @@ describe("versions built with the checker", () => {
     expect(built(INPUT, types)).toMatch(/^[A-Za-z0-9_]{10}$/);
   });
 
+  test("a result type wide at every level gets a version all the same (the work is bounded)", () => {
+    // Ten properties at each of ten levels: 10^10 paths, were each described in full.
+    const levels = Array.from({ length: 10 }, (_, l) =>
+      `export interface L${l} { ${Array.from({ length: 10 }, (_, i) => `p${i}: ${l === 9 ? "string" : `L${l + 1}`};`).join(" ")} }`);
+    const types = `${levels.join("\n")}\nexport type Profile = { name: string; tags: string[]; wide: L0 };\n`;
+    expect(built(INPUT, types)).toMatch(/^[A-Za-z0-9_]{10}$/);
+  });
+
   test("a changed key part changes it", () => {
     expect(built(INPUT.replace("ttl=5m", "ttl=5m key=id"))).not.toBe(base);
   });
