@@ -85,6 +85,8 @@ export function keysWithoutChecker(configPath: string, parsed: TS.ParsedCommandL
     if (sf.flags & ts.NodeFlags.JavaScriptFile) return fallBack(`${sf.fileName} is JavaScript (JSDoc types)`);
   }
   for (const { fn } of scan.functions) {
+    // Without a checker a version is the syntax's: right only when the build makes it so too.
+    if (loaded.settings.versions === "checker" && fn.tag.version === undefined) return fallBack(`${fn.id}: its version needs the type checker`);
     const differs = syntax.differsFromChecker(fn);
     if (differs) return fallBack(`${fn.id}: ${differs}`);
   }

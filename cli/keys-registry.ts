@@ -52,7 +52,7 @@ interface HelperLine {
 }
 
 const PROPERTY = /^\s*("(?:[^"\\]|\\.)*"|[A-Za-z_$][\w$]*): (.*)$/;
-const HELPER_ID = /keyHelper<.*>\(("(?:[^"\\]|\\.)*")\),?$/;
+const HELPER_ID = /keyHelper<.*>\(("(?:[^"\\]|\\.)*")(?:, "[A-Za-z0-9_.-]*")?\),?$/;
 
 const IMPORT = /^import type \* as (m\d+) from ("(?:[^"\\]|\\.)*");$/;
 

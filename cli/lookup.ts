@@ -3,8 +3,9 @@
  * close matches when it is not there), arguments read from the command line, and the namespace.
  */
 import { requestKeyHelper } from "../runtime/http";
-import { cache, type CacheKey } from "../runtime/index";
+import { cache, keyHelper, type CacheKey } from "../runtime/index";
 import { buildKey, isValidNamespace } from "../runtime/keys";
+import { registeredVersion } from "../runtime/registry";
 import { state } from "../runtime/state";
 import type { CachedFunction } from "../transformer/model";
 import { CliError } from "./errors";
@@ -84,8 +85,12 @@ export function isRequestKeyed(fn: CachedFunction | undefined): fn is CachedFunc
  * whatever parts the runtime keys a request by); otherwise the key of the arguments.
  */
 export function callKey(fn: CachedFunction | undefined, id: string, args: readonly unknown[]): CacheKey<unknown> {
-  // cache.keyOf's key, without its "not registered in this process" warning: the CLI reads other processes' entries.
-  if (!isRequestKeyed(fn)) return buildKey(state().options.namespace, id, args) as CacheKey<unknown>;
+  // The version the function was built with is part of its keys (`id:@version:`); built without the
+  // "not registered in this process" warning of cache.keyOf: the CLI reads other processes' entries.
+  const version = fn?.version;
+  if (!isRequestKeyed(fn)) {
+    return buildKey(state().options.namespace, id, args, version ?? registeredVersion(id)) as CacheKey<unknown>;
+  }
   const [url, headers, ...rest] = args;
   const isHeaders = (value: unknown) => value === undefined ||
     (typeof value === "object" && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string"));
@@ -93,7 +98,7 @@ export function callKey(fn: CachedFunction | undefined, id: string, args: readon
     throw new CliError(`${id} is an HTTP handler keyed by its request: give its URL and, optionally, its headers as a JSON object ` +
       `(e.g. tscaching key ${id} '/users?id=1'${fn.tag.vary ? ` '{"${fn.tag.vary[0]}":"..."}'` : ""})`);
   }
-  const helper = requestKeyHelper(id, { ignoreQuery: fn.tag.ignoreQuery, vary: fn.tag.vary });
+  const helper = requestKeyHelper(id, { ignoreQuery: fn.tag.ignoreQuery, vary: fn.tag.vary, version: fn.version });
   return helper(url, headers as Record<string, string> | undefined) as unknown as CacheKey<unknown>;
 }
 

@@ -252,7 +252,7 @@ export function loadProject(configPath: string,
  * `types: false` scans the syntax alone (bind the program first: the scanner needs parent nodes).
  */
 export function scanProject(loaded: LoadedProject, options: { types?: boolean } = {}): ProjectScan {
-  const all = scanProgram(morphTs(), loaded.program, { rootDir: loaded.settings.rootDir, types: options.types });
+  const all = scanProgram(morphTs(), loaded.program, { rootDir: loaded.settings.rootDir, types: options.types, versions: loaded.settings.versions });
   // An excluded file still enters the program when another file imports it: drop it here.
   const scans = new Map([...all].filter(([sf]) => !loaded.excluded.has(path.resolve(sf.fileName))));
   const functions: FoundFunction[] = [];

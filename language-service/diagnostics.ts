@@ -7,7 +7,7 @@ import { KEYS_HEADER } from "../transformer/keys-file";
 import { fileProblems, scanProgram } from "../transformer/project";
 import { toDiagnostic } from "../transformer/report";
 import type { ScanResult } from "../transformer/model";
-import { programSettings, type SettingsInput } from "../transformer/settings";
+import { programSettings, type SettingsInput, type VersionSource } from "../transformer/settings";
 
 /** The editor plugin's own entry may repeat `rootDir`, `runtime` and `warnings`; they win over the transformer entry's. */
 export type EditorSettings = SettingsInput;
@@ -15,11 +15,11 @@ export type EditorSettings = SettingsInput;
 const scansByProgram = new WeakMap<TS.Program, Map<string, Map<TS.SourceFile, ScanResult>>>();
 
 /** Scan a program once per settings; the editor asks for every open file of one program. */
-function scansOf(ts: typeof TS, program: TS.Program, rootDir: string): Map<TS.SourceFile, ScanResult> {
+function scansOf(ts: typeof TS, program: TS.Program, rootDir: string, versions: VersionSource): Map<TS.SourceFile, ScanResult> {
   let byRoot = scansByProgram.get(program);
   if (!byRoot) scansByProgram.set(program, (byRoot = new Map()));
-  let scans = byRoot.get(rootDir);
-  if (!scans) byRoot.set(rootDir, (scans = scanProgram(ts, program, { rootDir })));
+  let scans = byRoot.get(`${versions}:${rootDir}`);
+  if (!scans) byRoot.set(`${versions}:${rootDir}`, (scans = scanProgram(ts, program, { rootDir, versions })));
   return scans;
 }
 
@@ -30,6 +30,6 @@ export function tscachingDiagnostics(ts: typeof TS, program: TS.Program, fileNam
   if (!sf) return [];
   const settings = programSettings(program, own);
   // A file without tags and no keys.ts is only checked for imports of a keys.ts not yet generated: no scan needed.
-  const scans = sf.text.startsWith(KEYS_HEADER) || sf.text.includes("@cache") ? scansOf(ts, program, settings.rootDir) : new Map();
+  const scans = sf.text.startsWith(KEYS_HEADER) || sf.text.includes("@cache") ? scansOf(ts, program, settings.rootDir, settings.versions) : new Map();
   return fileProblems(ts, program, sf, scans, settings.runtime).flatMap((p) => toDiagnostic(ts, sf, p, settings.warnings) ?? []);
 }

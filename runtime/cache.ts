@@ -7,13 +7,14 @@
 import { cachedFunctions } from "./registry";
 import { detachGroup, detachKey } from "./flights";
 import { CacheError } from "./config";
-import { buildKey } from "./keys";
+import { buildKey, VERSION_RE } from "./keys";
 import { backendError, close, events, report, state, type CacheEvents } from "./state";
 import { byteLength, encodeEntry, LEASE_VALUE, readEntry, writeGeneration } from "./entries";
 import { bumpGeneration } from "./groups";
 import { existingLocalTier } from "./local-tier";
 import { checkRegistered, markOwnGroup } from "./untransformed";
 import { bumpTags, makeTag, type CacheTag } from "./tags";
+import { registeredVersion } from "./registry";
 
 declare const valueType: unique symbol;
 
@@ -43,7 +44,8 @@ export interface KeyHelper<A extends readonly unknown[], T> extends KeyGroup<T> 
 }
 
 /**
- * Make a key helper for a cached function's id. Generated `keys.ts` files are made of these; the
+ * Make a key helper for a cached function's id (and the version it was built with, which keys.ts
+ * passes so that its keys are the ones the built function uses). Generated `keys.ts` files are made of these; the
  * key is built by the same function cached calls use, so both always agree.
  *
  * @example
@@ -53,9 +55,16 @@ export interface KeyHelper<A extends readonly unknown[], T> extends KeyGroup<T> 
  * await cache.invalidate(byName);
  * ```
  */
-export function keyHelper<A extends readonly unknown[], T>(id: string): KeyHelper<A, T> {
+export function keyHelper<A extends readonly unknown[], T>(id: string, version?: string): KeyHelper<A, T> {
   if (typeof id !== "string" || id === "") throw new TypeError("tscaching: keyHelper needs a non-empty id");
-  const helper = (...args: A) => (checkRegistered(id), buildKey(state().options.namespace, id, args) as CacheKey<T>);
+  if (version !== undefined && (typeof version !== "string" || !VERSION_RE.test(version))) {
+    throw new TypeError(`tscaching: keyHelper version must be 1-32 characters of A-Z a-z 0-9 _ . -; got ${JSON.stringify(version)}`);
+  }
+  // The version this process loaded the function with wins over the one keys.ts was generated with:
+  // where they differ (a bundler build whose versions come from the syntax while keys.ts was
+  // generated with the checker, or a keys.ts older than the build), the key is the one calls use.
+  const helper = (...args: A) =>
+    (checkRegistered(id), buildKey(state().options.namespace, id, args, registeredVersion(id) ?? version) as CacheKey<T>);
   Object.defineProperty(helper, "id", { value: id, enumerable: true });
   Object.defineProperty(helper, "name", { value: id });
   return helper as unknown as KeyHelper<A, T>;
@@ -164,10 +173,15 @@ export const cache = {
   key<T>(name: string, ...parts: unknown[]): CacheKey<T> {
     return buildKey(state().options.namespace, name, parts) as CacheKey<T>;
   },
-  /** The key a cached function's call uses: `cache.keyOf<string>("src/db#DB.get", ["bob"])`. */
+  /**
+   * The key a cached function's call uses: `cache.keyOf<string>("src/db#DB.get", ["bob"])`. Its
+   * version is the one this process registered for `id` (its module has loaded); before that, or
+   * with two versions loaded, the key is unversioned and finds no function's entry: keys.ts helpers
+   * carry their version and need no loaded module.
+   */
   keyOf<T>(id: string, args: readonly unknown[]): CacheKey<T> {
     checkRegistered(id);
-    return buildKey(state().options.namespace, id, args) as CacheKey<T>;
+    return buildKey(state().options.namespace, id, args, registeredVersion(id)) as CacheKey<T>;
   },
   /** The value, or `undefined` on a miss (a cached `undefined` also reads as `undefined`). */
   async get<K extends CacheKey<any>>(key: K): Promise<ValueOf<K> | undefined> {

@@ -32,9 +32,9 @@ const ABSOLUTE_URL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
  * Use {@link requestKeyParts} for a raw request line (an absolute-form target such as a proxy sends).
  * A target the runtime would not cache throws a `TypeError`.
  */
-export function requestKeyHelper(id: string, options: RequestKeyOptions = {}):
+export function requestKeyHelper(id: string, options: RequestKeyOptions & { readonly version?: string } = {}):
     KeyHelper<[url: string, headers?: Record<string, string>], CachedResponse> {
-  const helper = keyHelper<unknown[], CachedResponse>(id);
+  const helper = keyHelper<unknown[], CachedResponse>(id, options.version);
   const wrapped = (url: string, headers: Record<string, string> = {}) => {
     const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
     return helper(...requestKeyParts(options, url, (name) => lower.get(name), { url: ABSOLUTE_URL.test(url) }));

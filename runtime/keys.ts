@@ -338,7 +338,8 @@ function isPrintableAscii(text: string): boolean {
 }
 
 /**
- * The memcached key `namespace:idPart:argPart` for one call. `idPart` is `id` when it is 1–100
+ * The memcached key `namespace:idPart:argPart` for one call (`namespace:idPart:@version:argPart`
+ * for a function built with a version, see {@link versionedPrefix}). `idPart` is `id` when it is 1–100
  * chars of `[A-Za-z0-9_.$#/@+-]`, else `~` + 22 chars of its sha256. `argPart` is
  * {@link encodeArgs}'s text when that is printable ASCII without spaces and fits, else `#` + its
  * base64url sha256 (no embedded encoding starts with `#`). The result is at most
@@ -346,8 +347,8 @@ function isPrintableAscii(text: string): boolean {
  *
  * @throws KeyEncodeError as {@link encodeArgs}; RangeError for an invalid namespace.
  */
-export function buildKey(namespace: string, id: string, args: readonly unknown[]): string {
-  return keyWithPrefix(prefixFor(namespace, id), args);
+export function buildKey(namespace: string, id: string, args: readonly unknown[], version?: string): string {
+  return keyWithPrefix(versionedPrefix(prefixFor(namespace, id), version), args);
 }
 
 /**
@@ -356,6 +357,21 @@ export function buildKey(namespace: string, id: string, args: readonly unknown[]
  */
 export function keyPrefix(namespace: string, id: string): string {
   return prefixFor(namespace, id);
+}
+
+/** What a version may be: it sits in every key of its function, between `@` and `:`. */
+export const VERSION_RE = /^[A-Za-z0-9_.-]{1,32}$/;
+
+/**
+ * The prefix of a versioned function's keys: its group's prefix `namespace:idPart:` then
+ * `@version:`. The group (what `invalidate` bumps, up to the second `:`) stays the same for every
+ * version, so invalidating a function invalidates the entries of all its versions; and no argument
+ * encoding starts with `@`, so a versioned key never equals an unversioned one.
+ */
+export function versionedPrefix(prefix: string, version: string | undefined): string {
+  if (version === undefined) return prefix;
+  if (typeof version !== "string" || !VERSION_RE.test(version)) throw new RangeError(`invalid cache version ${JSON.stringify(version)}`);
+  return `${prefix}@${version}:`;
 }
 
 /** {@link buildKey} with the prefix from {@link keyPrefix} already at hand. */

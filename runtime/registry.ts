@@ -2,7 +2,7 @@
  * The registry of cached functions: the spec the transformer emits for each, its counters, and a
  * memo of its keys (so that a hot key is not encoded again on every call).
  */
-import { keyPrefix, keyWithPrefix } from "./keys";
+import { keyPrefix, keyWithPrefix, VERSION_RE, versionedPrefix } from "./keys";
 import { checkTagSpecs, type TagSpec } from "./tags";
 
 /** What the transformer emits for each cached function (`defineCached({ v: 1, id, ttl })`). */
@@ -40,6 +40,11 @@ export interface CachedFunctionSpec {
    * the transformed call passes (`cachedCall(spec, keyArgs, fn, [id])`).
    */
   readonly tags?: readonly TagSpec[];
+  /**
+   * The function's version (a hash of its code, result type and key parts, or `version=`): its
+   * keys are `namespace:id:@version:args`, so entries of another version are never read.
+   */
+  readonly version?: string;
 }
 
 /**
@@ -68,6 +73,13 @@ export interface CachedFunction extends CachedFunctionSpec {
 }
 
 const registry = new Map<string, CachedFunction>();
+/** Id → its version, when this process registered exactly one version of it. */
+const versions = new Map<string, string | undefined>();
+
+/** The version registered for `id` (undefined when none, or when two versions were loaded). */
+export function registeredVersion(id: string): string | undefined {
+  return versions.get(id);
+}
 
 /**
  * Register a cached function. Called once per function at module load by transformed code; also
@@ -97,10 +109,16 @@ export function defineCached(spec: CachedFunctionSpec): CachedFunction {
     }
   }
   checkTagSpecs(spec.id, spec.tags);
-  const existing = registry.get(spec.id);
+  if (spec.version !== undefined && (typeof spec.version !== "string" || !VERSION_RE.test(spec.version))) {
+    throw new TypeError(`tscaching: spec "${spec.id}": version must be 1-32 characters of A-Z a-z 0-9 _ . -`);
+  }
+  // One entry per id and version: two builds of a function loaded side by side keep their own keys.
+  const name = spec.version === undefined ? spec.id : `${spec.id}\0${spec.version}`;
+  const existing = registry.get(name);
   if (existing) return existing;
   const fn: CachedFunction = { ...spec, v: 1, hits: 0, misses: 0, errors: 0, errorsTtl: spec.errors ?? 0, staleServes: 0, localHits: 0 };
-  registry.set(spec.id, fn);
+  registry.set(name, fn);
+  versions.set(spec.id, versions.has(spec.id) && versions.get(spec.id) !== spec.version ? undefined : spec.version);
   return fn;
 }
 
@@ -115,7 +133,10 @@ export function cachedFunctions(): readonly CachedFunction[] {
  */
 export interface Prefix {
   readonly namespace: string;
+  /** The group's prefix `namespace:idPart:`, the same for every version. */
   readonly prefix: string;
+  /** The prefix of this version's keys: `prefix` then `@version:` (see keys.ts versionedPrefix). */
+  readonly keyPrefix: string;
   readonly keys: Map<number | string, string>;
 }
 const prefixes = new WeakMap<CachedFunctionSpec, Prefix>();
@@ -126,19 +147,20 @@ const KEY_MEMO_SIZE = 4096;
 export function prefixOf(spec: CachedFunctionSpec, namespace: string): Prefix {
   const known = prefixes.get(spec);
   if (known !== undefined && known.namespace === namespace) return known;
-  const prefix: Prefix = { namespace, prefix: keyPrefix(namespace, spec.id), keys: new Map() };
+  const group = keyPrefix(namespace, spec.id);
+  const prefix: Prefix = { namespace, prefix: group, keyPrefix: versionedPrefix(group, spec.version), keys: new Map() };
   prefixes.set(spec, prefix);
   return prefix;
 }
 
 /** The key of one call (the memo serves a single number or string argument; -0 is left out, Maps equate it with 0). */
 export function keyOf(prefix: Prefix, args: readonly unknown[]): string {
-  if (args.length !== 1) return keyWithPrefix(prefix.prefix, args);
+  if (args.length !== 1) return keyWithPrefix(prefix.keyPrefix, args);
   const arg = args[0];
-  if (typeof arg !== "string" && (typeof arg !== "number" || Object.is(arg, -0))) return keyWithPrefix(prefix.prefix, args);
+  if (typeof arg !== "string" && (typeof arg !== "number" || Object.is(arg, -0))) return keyWithPrefix(prefix.keyPrefix, args);
   let key = prefix.keys.get(arg);
   if (key === undefined) {
-    key = keyWithPrefix(prefix.prefix, args);
+    key = keyWithPrefix(prefix.keyPrefix, args);
     if (prefix.keys.size >= KEY_MEMO_SIZE) prefix.keys.clear();
     prefix.keys.set(arg, key);
   }

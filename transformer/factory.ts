@@ -80,6 +80,7 @@ export function createSpecStatement(ts: typeof TS, f: TS.NodeFactory, runtime: T
         f.createPropertyAssignment("args", f.createArrayLiteralExpression(positions[i].map((n) => f.createNumericLiteral(n)))),
       ], /*multiLine*/ false)))));
   }
+  props.push(f.createPropertyAssignment("version", f.createStringLiteral(fn.version)));
   const init = f.createCallExpression(
     f.createPropertyAccessExpression(runtime, "defineCached"), /*typeArguments*/ undefined,
     [f.createObjectLiteralExpression(props, /*multiLine*/ false)],

@@ -16,7 +16,7 @@ import { toDiagnostic } from "./report";
 import { surfaceErrorsUnderTsNode } from "./ts-node";
 import { rewriteSourceFile } from "./rewrite";
 import type { ScanResult } from "./model";
-import { programSettings, type WarningMode } from "./settings";
+import { programSettings, type VersionSource, type WarningMode } from "./settings";
 
 /** Options read from the plugin entry in tsconfig.json (resolved by `resolveSettings`). */
 export interface TscachingPluginConfig {
@@ -33,6 +33,8 @@ export interface TscachingPluginConfig {
   runtime?: string;
   /** Folder that ids are relative to, relative to the tsconfig's folder. @default the tsconfig's folder */
   rootDir?: string;
+  /** Where versions come from: `"checker"` (tspc) or `"syntax"` (as a bundler build). @default "checker" */
+  versions?: VersionSource;
 }
 
 /** The subset of ts-patch's `TransformerExtras` the plugin uses. */
@@ -46,7 +48,7 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
                                              extras?: Partial<TransformerExtras>): TS.TransformerFactory<TS.SourceFile> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts: typeof TS = extras?.ts ?? require("typescript");
-  const { rootDir, runtime, warnings } = programSettings(program, config);
+  const { rootDir, runtime, warnings, versions } = programSettings(program, config);
   extras = surfaceErrorsUnderTsNode(ts, program, extras);
   let scans: Map<TS.SourceFile, ScanResult> | undefined;
   // transpileModule's program (ts-node --transpile-only): no types, so decide by syntax, compare no keys.ts.
@@ -67,7 +69,7 @@ export default function tscachingTransformer(program: TS.Program, config: Tscach
 
   return (context) => {
     const transformFile = (sf: TS.SourceFile): TS.SourceFile => {
-      scans ??= scanProgram(ts, program, { rootDir, types: !syntaxOnly });
+      scans ??= scanProgram(ts, program, { rootDir, types: !syntaxOnly, versions });
       // The program's own SourceFile object is the key; files outside the project are not scanned.
       const original = program.getSourceFile(sf.fileName) ?? sf;
       // A one-file program (transpileModule) resolves no import and holds no other file: it can tell

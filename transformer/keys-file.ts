@@ -156,6 +156,7 @@ function requestHelperText(fn: CachedFunction): string {
   const options = [
     fn.tag.ignoreQuery && `ignoreQuery: ${JSON.stringify(fn.tag.ignoreQuery)}`,
     fn.tag.vary && `vary: ${JSON.stringify(fn.tag.vary)}`,
+    `version: ${JSON.stringify(fn.version)}`,
   ].filter(Boolean);
   return `requestKeyHelper(${JSON.stringify(fn.id)}${options.length ? `, { ${options.join(", ")} }` : ""})`;
 }
@@ -175,7 +176,7 @@ function helperText(ts: typeof TS, types: KeysTypes, sf: TS.SourceFile, fn: Cach
   });
   const result = fn.http ? "CachedResponse" : ref && !overloaded ? `Awaited<ReturnType<${ref}>>`
     : types.awaitedResultType(fn.node) ?? "unknown";
-  return `keyHelper<[${params.join(", ")}], ${result}>(${JSON.stringify(fn.id)})`;
+  return `keyHelper<[${params.join(", ")}], ${result}>(${JSON.stringify(fn.id)}, ${JSON.stringify(fn.version)})`;
 }
 
 function patternName(declaration: TS.ParameterDeclaration, fn: CachedFunction): string {

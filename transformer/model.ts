@@ -42,6 +42,11 @@ export interface CachedFunction {
   readonly tags?: readonly { readonly name: string; readonly args: readonly ResolvedKeyPart[] }[];
   /** An HTTP handler: `node` for `(req, res)` handlers, `fetch` for `(request: Request) => Response`. */
   readonly http?: "node" | "fetch";
+  /**
+   * The version its entries are keyed under (version.ts): `version=`, else a hash of its code, its
+   * result type (its structure with a checker, its declared text without) and its key parts.
+   */
+  readonly version: string;
 }
 
 export interface ScanResult {

@@ -10,7 +10,7 @@ import { generateKeysFile, KEYS_HEADER } from "./keys-file";
 import { missingKeysProblems } from "./keys-location";
 import type { CachedFunction, ResolvedKeyPart, ScanResult } from "./model";
 import { mayHaveCacheTags, scanSourceFile } from "./scan";
-import { programSettings } from "./settings";
+import { programSettings, type VersionSource } from "./settings";
 import { checkerTypes } from "./types";
 
 /** Files the user wrote: not declaration files, not dependencies. */
@@ -98,16 +98,18 @@ function declaredType(ts: typeof TS, fn: CachedFunction, part: ResolvedKeyPart):
 }
 
 /** Scan every project file of a program; duplicate ids are reported on each later occurrence. */
-export function scanProgram(ts: typeof TS, program: TS.Program, options: { rootDir?: string; types?: boolean } = {}):
-    Map<TS.SourceFile, ScanResult> {
+export function scanProgram(ts: typeof TS, program: TS.Program,
+                            options: { rootDir?: string; types?: boolean; versions?: VersionSource } = {}): Map<TS.SourceFile, ScanResult> {
   const rootDir = options.rootDir ?? programSettings(program).rootDir;
+  // The program's own setting unless told: tspc, the editor plugin and the CLI then agree.
+  const versions = options.versions ?? programSettings(program).versions;
   const types = options.types === false ? undefined : checkerTypes(ts, program.getTypeChecker());
   const results = new Map<TS.SourceFile, ScanResult>();
   const ids = new IdOwners();
   const tags = new TagShapes();
   for (const sf of program.getSourceFiles()) {
     if (!isProjectFile(program, sf) || !mayHaveCacheTags(sf.text)) continue;
-    const result = scanSourceFile(ts, sf, { rootDir, types });
+    const result = scanSourceFile(ts, sf, { rootDir, types, versions });
     for (const fn of result.functions) {
       const duplicate = ids.claim(rootDir, sf.fileName, fn);
       if (duplicate) result.problems.push(duplicate);

@@ -10,6 +10,8 @@ import { findCacheTags, isJSDocComment, tagCommentReach, type CacheTag } from ".
 import { checkTypes } from "./checks";
 import { classifyThisReads } from "./this-reads";
 import { findNearMissTags } from "./near-miss";
+import type { VersionSource } from "./settings";
+import { functionVersion } from "./version";
 import { functionId, staticName, type CachedFunction, type CachedFunctionNode, type ResolvedKeyPart, type ScanResult } from "./model";
 import { callParameters, memberName, syntaxTypes, type ScanTypes } from "./types";
 
@@ -24,6 +26,8 @@ export interface ScanOptions {
    * `checkerTypes` also checks that key parts and results can be cached. @default syntaxTypes
    */
   readonly types?: ScanTypes;
+  /** Versions from the checker's types (when `types` has a checker) or from the syntax. @default "checker" */
+  readonly versions?: VersionSource;
 }
 
 /** Quick test used to skip files: no `@cache` text in any case (near misses such as `@Cache` warn), nothing to do. */
@@ -66,7 +70,7 @@ export function scanSourceFile(ts: typeof TS, sf: TS.SourceFile, options: ScanOp
   for (const [owner, tags] of tagged) {
     if (tags.length > 1) problems.push(problem("multipleTags", tags[1].start, 6));
     try {
-      const fn = analyse(ts, sf, owner, tags[0], options.rootDir, types, problems);
+      const fn = analyse(ts, sf, owner, tags[0], options.rootDir, types, problems, options.versions ?? "checker");
       if (fn) functions.push(fn);
     } catch (error) {
       // A crash on one function must not take the build down: report it, leave it uncached.
@@ -96,7 +100,7 @@ function unwrapFunction(ts: typeof TS, expr: TS.Expression | undefined): TS.Arro
 }
 
 function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag, rootDir: string, types: ScanTypes,
-                 problems: Problem[]): CachedFunction | undefined {
+                 problems: Problem[], versions: VersionSource): CachedFunction | undefined {
   const at = (node: TS.Node) => [node.getStart(sf), Math.max(1, node.getEnd() - node.getStart(sf))] as const;
   const displayName = (node: TS.Node) => ((node as { name?: TS.Node }).name?.getText(sf) ?? "default");
   let fn: CachedFunctionNode | undefined;
@@ -213,6 +217,7 @@ function analyse(ts: typeof TS, sf: TS.SourceFile, owner: TS.Node, tag: CacheTag
     qualifiedName, idName, node: fn, tag, keyParts, ...(tags ? { tags } : {}), isAsync, isStatic, owner: place.owner,
     line: sf.getLineAndCharacterOfPosition(fn.getStart(sf)).line + 1,
     http,
+    version: functionVersion(ts, sf, fn, tag, keyParts, versions === "checker" ? types.checker : undefined),
   };
   if (types.checker) problems.push(...checkTypes(ts, sf, result, types.checker, reportAt));
   return result;

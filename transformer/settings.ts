@@ -25,6 +25,16 @@ export type WarningMode = "warn" | "diagnostic" | "error" | "off";
 
 export const WARNING_MODES: readonly WarningMode[] = ["warn", "diagnostic", "error", "off"];
 
+/**
+ * Where cached functions' versions come from (see version.ts): `"checker"` for a project built with
+ * tspc (the result type's structure as the checker resolves it), `"syntax"` for one built by a
+ * bundler plugin (the declared result type's text; the per-file rewrite has no checker). The CLI and
+ * the editor plugin follow it, so keys.ts and `tscaching key`/`get` agree with the build.
+ */
+export type VersionSource = "checker" | "syntax";
+
+export const VERSION_SOURCES: readonly VersionSource[] = ["checker", "syntax"];
+
 /** Settings as written (in the plugin entry, a bundler plugin's options or the editor plugin's entry). */
 export interface SettingsInput {
   /** Folder ids are relative to, relative to the tsconfig's folder. @default the tsconfig's folder */
@@ -33,6 +43,8 @@ export interface SettingsInput {
   readonly runtime?: unknown;
   /** @default "warn" */
   readonly warnings?: unknown;
+  /** `"checker"` (tspc builds) or `"syntax"` (bundler builds). @default "checker" */
+  readonly versions?: unknown;
 }
 
 /** Settings resolved: an absolute `rootDir`, a runtime module and a warning mode. */
@@ -40,6 +52,7 @@ export interface TscachingSettings {
   readonly rootDir: string;
   readonly runtime: string;
   readonly warnings: WarningMode;
+  readonly versions: VersionSource;
 }
 
 /** Is this plugin entry tscaching's transformer (`tscaching/transformer`, or a file under it)? */
@@ -63,6 +76,7 @@ export function resolveSettings(configDir: string, ...layers: Array<SettingsInpu
   const rootDir = pick("rootDir");
   const runtime = pick("runtime");
   const warnings = pick("warnings") ?? "warn";
+  const versions = pick("versions") ?? "checker";
   if (rootDir !== undefined && (typeof rootDir !== "string" || rootDir === "")) {
     throw new TypeError(`tscaching: plugin option "rootDir" must be a folder path; got ${JSON.stringify(rootDir)}`);
   }
@@ -72,7 +86,11 @@ export function resolveSettings(configDir: string, ...layers: Array<SettingsInpu
   if (!WARNING_MODES.includes(warnings as WarningMode)) {
     throw new TypeError(`tscaching: plugin option "warnings" must be one of ${WARNING_MODES.join(", ")}; got ${JSON.stringify(warnings)}`);
   }
+  if (!VERSION_SOURCES.includes(versions as VersionSource)) {
+    throw new TypeError(`tscaching: plugin option "versions" must be one of ${VERSION_SOURCES.join(", ")}; got ${JSON.stringify(versions)}`);
+  }
   return {
+    versions: versions as VersionSource,
     rootDir: path.resolve(configDir, rootDir ?? "."),
     runtime: runtime ?? "tscaching",
     warnings: warnings as WarningMode,

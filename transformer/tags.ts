@@ -52,6 +52,8 @@ export interface CacheTag {
   readonly tags?: readonly TagPart[];
   /** Offset and length of the tags option's value, for diagnostics about its arguments. */
   readonly tagsSpan?: { readonly start: number; readonly length: number };
+  /** `version=v2`: pins the function's version (its entries' key), turning the automatic one off. */
+  readonly version?: string;
 }
 
 /** A tag starts at `@name` at the start of a line or after whitespace, as TypeScript reads JSDoc. */
@@ -177,6 +179,8 @@ function tokenize(text: string, start: number, out: Token[]): void {
 }
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
+/** A pinned version: it becomes part of every key, so no `:` and nothing memcached refuses. */
+const VERSION = /^[A-Za-z0-9_.-]{1,32}$/;
 /** Options and how to read their values (`undefined` = malformed); flags take no value. */
 const OPTIONS: Record<string, {
   readonly flag?: boolean;
@@ -196,6 +200,7 @@ const OPTIONS: Record<string, {
   shared: { flag: true, expected: "no value", read: (v) => (v === "" ? true : undefined) },
   timeout: { expected: "a duration such as 5s", read: parseTtl, max: 86_400 },
   local: { expected: "a duration such as 2s", read: parseTtl, max: 86_400 },
+  version: { expected: "1-32 characters of A-Z a-z 0-9 _ . -", read: (v) => (VERSION.test(v) ? v : undefined) },
 };
 const FIELDS: Record<string, keyof CacheTag> = { "ignore-query": "ignoreQuery" };
 const KNOWN = ["ttl", "key", "name", "tags", ...Object.keys(OPTIONS)];

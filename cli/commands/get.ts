@@ -24,7 +24,7 @@ export function getCommand(ctx: Context): Command {
     .option("-n, --namespace <name>", "key namespace (default: TSCACHING_NAMESPACE, else \"tscaching\")")
     .option(...SERVERS_OPTION)
     .option(...TIMEOUT_OPTION)
-    .option("--no-verify", "do not look the id up in the project (no tsconfig needed)")
+    .option("--no-verify", "do not look the id up in the project (no tsconfig needed; the key then has no version, see README Versions)")
     .addHelpText("after", examples([
       ["tscaching get src/db#DB.get bob --servers 127.0.0.1:11211"],
       ["TSCACHING_SERVERS=cache1:11211 tscaching get users.byId 42"],

@@ -40,7 +40,7 @@ export function keyCommand(ctx: Context): Command {
     .argument("[args...]", "the key's arguments, in order")
     .option("-p, --project <path>", "tsconfig.json, or the folder holding it", "tsconfig.json")
     .option("-n, --namespace <name>", "key namespace (default: TSCACHING_NAMESPACE, else \"tscaching\")")
-    .option("--no-verify", "do not look the id up in the project (no tsconfig needed)")
+    .option("--no-verify", "do not look the id up in the project (no tsconfig needed; the key then has no version, see README Versions)")
     .addHelpText("after", examples([
       ["tscaching key src/db#DB.get bob", "→ tscaching:src/db#DB.get:\"bob\""],
       ["tscaching key src/db#DB.get '\"bob\"'", "the same key"],

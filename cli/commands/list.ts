@@ -1,4 +1,4 @@
-/** `tscaching list`: every cached function with its id, place, key parts, ttl and options. */
+/** `tscaching list`: every cached function with its id, place, key parts, ttl, version and options. */
 import * as path from "node:path";
 import { Command } from "commander";
 import { keyPartNames } from "../lookup";
@@ -15,6 +15,8 @@ export interface ListedFunction {
   readonly key: string[];
   /** Seconds, or null for the runtime's default ttl. */
   readonly ttl: number | null;
+  /** The version its entries are keyed under (a hash of code, result type and key parts, or `version=`). */
+  readonly version: string;
   /** Tag options other than ttl and key (`name`). */
   readonly options: Record<string, string>;
 }
@@ -39,6 +41,7 @@ export function listCommand(ctx: Context): Command {
         line: fn.line,
         key: keyPartNames(fn),
         ttl: fn.tag.ttl ?? null,
+        version: fn.version,
         options: fn.tag.name !== undefined ? { name: fn.tag.name } : ({} as Record<string, string>),
       }));
       if (options.json) {
@@ -51,10 +54,10 @@ export function listCommand(ctx: Context): Command {
       }
       const rows = listed.map((f) => [
         f.id, `${f.file}:${f.line}`, f.key.length > 0 ? f.key.join(", ") : "-",
-        f.ttl === null ? "default" : formatTtl(f.ttl),
+        f.ttl === null ? "default" : formatTtl(f.ttl), f.version,
         Object.entries(f.options).map(([k, v]) => `${k}=${v}`).join(" ") || "-",
       ]);
-      for (const line of table(["ID", "LOCATION", "KEY", "TTL", "OPTIONS"], rows, ctx.style)) ctx.out(line);
+      for (const line of table(["ID", "LOCATION", "KEY", "TTL", "VERSION", "OPTIONS"], rows, ctx.style)) ctx.out(line);
       const errors = project.problems.filter((p) => p.problem.severity === "error").length;
       if (errors > 0) ctx.err(ctx.errStyle.yellow(`note: ${plural(errors, "@cache error")} in the project (see \`tscaching check\`)`));
     });

@@ -4,18 +4,25 @@ import { buildKey } from "../../runtime/keys";
 import { prepareProject } from "../helpers/project";
 import { cli } from "./run-cli";
 
+/** Each function's version, as `tscaching list --json` shows it: part of its keys. */
+async function versionsOf(dir: string): Promise<Record<string, string>> {
+  const listed = JSON.parse((await cli(["list", "--json"], { cwd: dir })).stdout) as Array<{ id: string; version: string }>;
+  return Object.fromEntries(listed.map((f) => [f.id, f.version]));
+}
+
 describe("tscaching key", () => {
   test("prints what the runtime's buildKey gives, with the namespace from --namespace, TSCACHING_NAMESPACE or the default", async () => {
     const dir = prepareProject("cli-flat");
+    const v = await versionsOf(dir);
     const cases: Array<[args: string[], env: Record<string, string>, expected: string]> = [
-      [["users.byName", "acme", "bob"], {}, buildKey("tscaching", "users.byName", ["acme", "bob"])],
-      [["users.byName", "acme", '"bob"'], {}, buildKey("tscaching", "users.byName", ["acme", "bob"])],
-      [["users#counter", "a", '"2024-01-02"'], {}, buildKey("tscaching", "users#counter", ["a", "2024-01-02"])],
-      [["users.byName", "42", "true"], {}, buildKey("tscaching", "users.byName", [42, true])],
-      [["users.byName", '{"b":1,"a":[null,2]}', "-5"], {}, buildKey("tscaching", "users.byName", [{ a: [null, 2], b: 1 }, -5])],
-      [["users.byName", "acme", "bob", "--namespace", "shop"], {}, buildKey("shop", "users.byName", ["acme", "bob"])],
-      [["users.byName", "acme", "bob"], { TSCACHING_NAMESPACE: "env-ns" }, buildKey("env-ns", "users.byName", ["acme", "bob"])],
-      [["users.byName", "x".repeat(300), "y"], {}, buildKey("tscaching", "users.byName", ["x".repeat(300), "y"])],
+      [["users.byName", "acme", "bob"], {}, buildKey("tscaching", "users.byName", ["acme", "bob"], v["users.byName"])],
+      [["users.byName", "acme", '"bob"'], {}, buildKey("tscaching", "users.byName", ["acme", "bob"], v["users.byName"])],
+      [["users#counter", "a", '"2024-01-02"'], {}, buildKey("tscaching", "users#counter", ["a", "2024-01-02"], v["users#counter"])],
+      [["users.byName", "42", "true"], {}, buildKey("tscaching", "users.byName", [42, true], v["users.byName"])],
+      [["users.byName", '{"b":1,"a":[null,2]}', "-5"], {}, buildKey("tscaching", "users.byName", [{ a: [null, 2], b: 1 }, -5], v["users.byName"])],
+      [["users.byName", "acme", "bob", "--namespace", "shop"], {}, buildKey("shop", "users.byName", ["acme", "bob"], v["users.byName"])],
+      [["users.byName", "acme", "bob"], { TSCACHING_NAMESPACE: "env-ns" }, buildKey("env-ns", "users.byName", ["acme", "bob"], v["users.byName"])],
+      [["users.byName", "x".repeat(300), "y"], {}, buildKey("tscaching", "users.byName", ["x".repeat(300), "y"], v["users.byName"])],
     ];
     for (const [args, env, expected] of cases) {
       const result = await cli(["key", ...args], { cwd: dir, env });
@@ -23,6 +30,7 @@ describe("tscaching key", () => {
         .toEqual({ args, stdout: `${expected}\n`, stderr: "", status: 0 });
     }
     expect(buildKey("tscaching", "users.byName", ["acme", "bob"])).toBe('tscaching:users.byName:"acme","bob"');
+    expect(buildKey("tscaching", "users.byName", ["acme", "bob"], v["users.byName"])).toBe(`tscaching:users.byName:@${v["users.byName"]}:"acme","bob"`);
   }, 240_000);
 
   test("an unknown id is a one-line error naming close matches; --no-verify needs no project", async () => {
@@ -40,7 +48,7 @@ describe("tscaching key", () => {
     expect(unchecked.status).toBe(0);
 
     const count = await cli(["key", "users.byName", "bob"], { cwd: dir });
-    expect(count.stdout).toBe(`${buildKey("tscaching", "users.byName", ["bob"])}\n`);
+    expect(count.stdout).toBe(`${buildKey("tscaching", "users.byName", ["bob"], (await versionsOf(dir))["users.byName"])}\n`);
     expect(count.stderr).toBe("note: the key of users.byName has 2 parts (this.tenant, name); 1 given\n");
 
     const badNamespace = await cli(["key", "any.id", "--no-verify", "--namespace", "has space"], { cwd: dir });

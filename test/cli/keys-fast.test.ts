@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
+import * as ts from "typescript";
 import { afterAll, describe, expect, test } from "vitest";
 import { keysWithoutChecker, type KeysResult } from "../../cli/keys-fast";
 import { keysWithChecker, projectKeys } from "../../cli/keys-registry";
@@ -66,12 +67,26 @@ function expectSame(outcome: Outcome, label: string): void {
   expect({ text, count, errors }, label).toEqual({ text: outcome.checked.text, count: outcome.checked.count, errors: outcome.checked.errors });
 }
 
+/**
+ * Make a project's transformer entry say `"versions": "syntax"` (a bundler-built project): only then
+ * can keys.ts be written without the checker, whose result types an automatic version hashes.
+ */
+function syntaxVersions(configPath: string): void {
+  const config = ts.parseConfigFileTextToJson(configPath, fs.readFileSync(configPath, "utf8")).config as { compilerOptions?: { plugins?: Array<Record<string, unknown>> } };
+  const options = (config.compilerOptions ??= {});
+  const plugins = (options.plugins ??= []);
+  const entry = plugins.find((p) => typeof p.transform === "string" && p.transform.startsWith("tscaching/transformer"));
+  if (entry) entry.versions = "syntax";
+  else plugins.push({ transform: "tscaching/transformer", versions: "syntax" });
+  fs.writeFileSync(configPath, JSON.stringify(config));
+}
+
 /** A folder with a tsconfig (no ambient types unless asked) holding one folder per case. */
 function corpusRoot(name: string, compilerOptions: Record<string, unknown> = {}, types = false): string {
   const dir = tempDir(name);
   fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({
     compilerOptions: { target: "ES2022", module: "commonjs", strict: true, skipLibCheck: true, ...(types ? {} : { types: [] }),
-      ...compilerOptions },
+      plugins: [{ transform: "tscaching/transformer", versions: "syntax" }], ...compilerOptions },
   }));
   if (types) {
     fs.mkdirSync(path.join(dir, "node_modules/@types"), { recursive: true });
@@ -102,6 +117,7 @@ describe("keys without the type checker", () => {
       const dir = prepareProject(name);
       temporary.push(dir);
       const configPath = path.join(dir, "tsconfig.json");
+      if (fastOnes.includes(name)) syntaxVersions(configPath);
       const outcome = bothPaths(configPath);
       expectSame(outcome, name);
       // What the command runs: either path, on files read once for both.
@@ -135,10 +151,26 @@ describe("keys without the type checker", () => {
       generateProject: (dir: string, options: { files: number; tagged: number }) => unknown;
     };
     generateProject(dir, { files: 40, tagged: 80 });
+    syntaxVersions(path.join(dir, "tsconfig.json"));
     const outcome = bothPaths(path.join(dir, "tsconfig.json"), { outFile: path.join(dir, "keys.generated.ts") });
     expect(outcome.why).toBeUndefined();
     expectSame(outcome, "generated");
     expect(outcome.fast?.count).toBe(80);
+  }, HEAVY);
+
+  test("with versions from the checker (tspc's default) keys.ts needs the checker, unless every version is pinned", async () => {
+    const dir = tempDir("checker-versions");
+    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, types: [] } }));
+    fs.writeFileSync(path.join(dir, "a.ts"), "/** @cache */\nexport async function f(id: string): Promise<number> { return id.length; }\n");
+    const outcome = bothPaths(path.join(dir, "tsconfig.json"));
+    expect(outcome.why).toMatch(/version needs the type checker/);
+    expectSame(outcome, "checker-versions");
+    fs.writeFileSync(path.join(dir, "a.ts"), "/** @cache version=v1 */\nexport async function f(id: string): Promise<number> { return id.length; }\n");
+    caches.delete(path.join(dir, "tsconfig.json"));
+    const pinned = bothPaths(path.join(dir, "tsconfig.json"));
+    expect(pinned.why).toBeUndefined();
+    expectSame(pinned, "pinned");
+    expect(pinned.checked.text).toContain('"v1"');
   }, HEAVY);
 
   const ROW = "export interface Row { id: string; value: number; tags: readonly string[]; at?: Date }\n";

@@ -10,10 +10,14 @@ describe("tscaching list", () => {
     const result = await cli(["list"], { cwd: dir });
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
+    const listed = JSON.parse((await cli(["list", "--json"], { cwd: dir })).stdout) as Array<{ version: string }>;
+    // Versions are hashes of the code (see versions tests): 10 characters each, the JSON's.
+    const [counter, byName] = listed.map((f) => f.version);
+    expect(counter).toMatch(/^[A-Za-z0-9_]{10}$/);
     expect(lines(result.stdout)).toEqual([
-      "ID             LOCATION     KEY                TTL            OPTIONS",
-      "users#counter  users.ts:17  kind, at           0 (no expiry)  -",
-      "users.byName   users.ts:11  this.tenant, name  600s (10m)     name=users.byName",
+      "ID             LOCATION     KEY                TTL            VERSION     OPTIONS",
+      `users#counter  users.ts:17  kind, at           0 (no expiry)  ${counter}  -`,
+      `users.byName   users.ts:11  this.tenant, name  600s (10m)     ${byName}  name=users.byName`,
     ]);
   }, 120_000);
 
@@ -25,6 +29,7 @@ describe("tscaching list", () => {
     expect(listed).toHaveLength(21);
     expect(listed.find((f) => f.id === "src/classes#DB.get")).toEqual({
       id: "src/classes#DB.get", file: "classes.ts", line: 15, key: ["username"], ttl: null, options: {},
+      version: expect.stringMatching(/^[A-Za-z0-9_]{10}$/),
     });
     expect(listed.find((f) => f.id === "src/classes#Reports.daily")).toMatchObject({ ttl: 86_400, key: ["day"] });
     expect(listed.find((f) => f.id === "src/forms#search")).toMatchObject({ key: ["[text, limit]"] });

@@ -71,7 +71,7 @@ function setUp(): string {
   return dir;
 }
 
-const idsOf = (text: string) => [...text.matchAll(/\bid: "([^"]+)"|keyHelper<[^\n]*>\("([^"]+)"\)/g)].map((m) => m[1] ?? m[2]).sort();
+const idsOf = (text: string) => [...text.matchAll(/\bid: "([^"]+)"|keyHelper<[^\n]*>\("([^"]+)"(?:, "[A-Za-z0-9_.-]+")?\)/g)].map((m) => m[1] ?? m[2]).sort();
 
 test("tspc, vite, tsserver and `tscaching keys` agree on ids and runtime under a custom rootDir and runtime", async () => {
   const dir = setUp();
@@ -118,7 +118,14 @@ test("tspc, vite, tsserver and `tscaching keys` agree on ids and runtime under a
   expect((JSON.parse(list.stdout) as Array<{ id: string }>).map((f) => f.id).sort()).toEqual(["users#Repo.find", "users#getUser"]);
   const key = await cli(["key", "users#getUser", "bob"], { cwd: dir });
   expect(key.stderr).toBe("");
-  expect(key.stdout.trim()).toBe('tscaching:users#getUser:"bob"');
+  // Versions (issue 15): the ones tspc emitted are the ones `list` shows, keys.ts carries and `key` uses.
+  const emittedVersions = [...emitted.matchAll(/id: "([^"]+)"[^}]*version: "([^"]+)"/g)].map((m) => `${m[1]}@${m[2]}`).sort();
+  expect(emittedVersions).toHaveLength(2);
+  expect((JSON.parse(list.stdout) as Array<{ id: string; version: string }>).map((f) => `${f.id}@${f.version}`).sort())
+    .toEqual(emittedVersions);
+  expect([...keysText.matchAll(/Helper<[^\n]*>\("([^"]+)", "([^"]+)"\)/g)].map((m) => `${m[1]}@${m[2]}`).sort()).toEqual(emittedVersions);
+  const getUser = emittedVersions.find((v) => v.startsWith("users#getUser@"))!.split("@")[1];
+  expect(key.stdout.trim()).toBe(`tscaching:users#getUser:@${getUser}:"bob"`);
 
   // The built program: keys.ts finds what the tagged functions stored.
   const run = await runNode([path.join(dir, "out/main.js")], { cwd: dir });

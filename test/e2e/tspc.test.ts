@@ -15,7 +15,7 @@ describe.each<TypeScriptPackage>(["typescript", "typescript-6"])("tspc with %s",
     expect(built.status).toBe(0);
     const forms = fs.readFileSync(path.join(dir, "dist/forms.js"), "utf8");
     expect(forms).toContain('require("tscaching")');
-    expect(forms).toContain('defineCached({ v: 1, id: "src/forms#getEmail", ttl: 300 })');
+    expect(forms).toMatch(/defineCached\(\{ v: 1, id: "src\/forms#getEmail", ttl: 300, version: "\w{10}" \}\)/);
     expect(fs.readFileSync(path.join(dir, "dist/classes.js"), "utf8")).toContain('id: "src/classes#DB.inRegion"');
 
     // Plain tsc on a second copy: untagged files and all declarations are byte-identical.

@@ -6,9 +6,9 @@ import type * as m1 from "./pages.js";
 
 export const keys = {
   DB: {
-    get: keyHelper<[username: Parameters<m0.DB["get"]>[0]], Awaited<ReturnType<m0.DB["get"]>>>("src/db#DB.get"),
+    get: keyHelper<[username: Parameters<m0.DB["get"]>[0]], Awaited<ReturnType<m0.DB["get"]>>>("src/db#DB.get", "bN08Y_q5D2"),
   },
   EmailGetter: {
-    render: keyHelper<[username: string], CachedResponse>("src/pages#EmailGetter.render"),
+    render: keyHelper<[username: string], CachedResponse>("src/pages#EmailGetter.render", "gFpAcDPoo4"),
   },
 };

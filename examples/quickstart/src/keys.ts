@@ -5,7 +5,7 @@ import type * as m0 from "./users.js";
 
 export const keys = {
   Profiles: {
-    greeting: keyHelper<[locale: string, username: Parameters<m0.Profiles["greeting"]>[0]], Awaited<ReturnType<m0.Profiles["greeting"]>>>("src/users#Profiles.greeting"),
+    greeting: keyHelper<[locale: string, username: Parameters<m0.Profiles["greeting"]>[0]], Awaited<ReturnType<m0.Profiles["greeting"]>>>("src/users#Profiles.greeting", "NsswtOucZT"),
   },
-  getEmail: keyHelper<[username: Parameters<typeof m0.getEmail>[0]], Awaited<ReturnType<typeof m0.getEmail>>>("src/users#getEmail"),
+  getEmail: keyHelper<[username: Parameters<typeof m0.getEmail>[0]], Awaited<ReturnType<typeof m0.getEmail>>>("src/users#getEmail", "yBR9SWMhme"),
 };
