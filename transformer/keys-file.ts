@@ -139,8 +139,12 @@ function propertyName(name: string): string {
 }
 
 function importExtension(ts: typeof TS, options: TS.CompilerOptions): (ext: string) => string {
-  const resolution = options.moduleResolution ?? ts.ModuleResolutionKind.Node10;
-  const needsExtension = resolution === ts.ModuleResolutionKind.Node16 || resolution === ts.ModuleResolutionKind.NodeNext;
+  // `module` node16/node18/node20/nodenext implies the matching resolution when none is given.
+  const module = options.module;
+  const implied = module !== undefined && module >= ts.ModuleKind.Node16 && module <= ts.ModuleKind.NodeNext;
+  const resolution = options.moduleResolution;
+  const needsExtension = resolution === undefined ? implied
+    : resolution === ts.ModuleResolutionKind.Node16 || resolution === ts.ModuleResolutionKind.NodeNext;
   return (ext) => needsExtension ? ({ ".mts": ".mjs", ".cts": ".cjs", ".tsx": ".js" } as Record<string, string>)[ext] ?? ".js" : "";
 }
 
