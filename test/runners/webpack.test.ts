@@ -26,7 +26,7 @@ test("the bundle runs and its second call is served from the cache", async () =>
   expect(build.status).toBe(0);
   // The bundle holds the rewritten function: the registration and the cached call.
   const bundle = fs.readFileSync(path.join(dir, "dist/main.js"), "utf8");
-  expect(bundle).toMatch(/tscaching_spec_\d+ = .*\(\{ v: 1, id: "src\/users#getUser", ttl: 60 \}\)/);
+  expect(bundle).toMatch(/tscaching_spec_\d+ = .*\(\{ v: 1, id: "src\/users#getUser", ttl: 60(, version: "[A-Za-z0-9_.-]+")? \}\)/);
   const run = await runNode(["dist/main.js"], { cwd: dir });
   expect(run.stderr).toBe("");
   expect(JSON.parse(run.stdout)).toEqual({
