@@ -9,8 +9,8 @@ export async function run({ redis, namespace, scale }) {
   const KEYS = scale.keys;
   const p = loadProject();
   p.configureTscaching(redis, `${namespace}.ts`);
-  const floor = new p.HandWrittenIoredis(redis, `${namespace}.floor`);
-  const cm = new p.CacheManagerRedisPeer(redis, `${namespace}.cm`);
+  const floor = new (p.redisPeers().HandWrittenIoredis)(redis, `${namespace}.floor`);
+  const cm = new (p.redisPeers().CacheManagerRedisPeer)(redis, `${namespace}.cm`);
   const fns = {
     tscaching: (i) => p.getUser(i % KEYS),
     "ioredis get + JSON.parse (floor)": (i) => floor.getUser(i % KEYS),
