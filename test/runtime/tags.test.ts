@@ -120,11 +120,13 @@ test("invalidating a tag carried by 10,000 entries is one command per server, wh
   let runs = 0;
   const call = (shop: number, item: number) => cachedCall(spec, [shop, item], async () => ++runs, [shop]);
   await cache.invalidateTag(cache.tag("shop", 1)); // creates the counters: the first invalidation of a value does
+  let last = 0;
   for (let from = 0; from < 10_000; from += 500) {
-    await Promise.all(Array.from({ length: 500 }, (_, i) => call(1, from + i)));
+    const values = await Promise.all(Array.from({ length: 500 }, (_, i) => call(1, from + i)));
+    last = values[499] as number; // which run computed item 9,999 depends on the order replies came back in
   }
   expect(runs).toBe(10_000);
-  expect(await call(1, 9_999)).toBe(10_000);
+  expect(await call(1, 9_999)).toBe(last); // a hit: the value its own computation stored
   const before = await Promise.all(addresses.map(commandsServed));
   expect(await cache.invalidateTag(cache.tag("shop", 1))).toBe(true);
   const after = await Promise.all(addresses.map(commandsServed));
