@@ -27,10 +27,15 @@ export interface ClientSettings {
 
 const ignore = (): void => {};
 
-/** ioredis, loaded when the first Redis client is made: programs that never select Redis never load it. */
+let loaded: typeof IORedis | undefined;
+
+/**
+ * ioredis, loaded when the first Redis client is made: programs that never select Redis never load
+ * it. Kept once loaded: `holdProcess` asks for it on every request that starts or ends a busy spell.
+ */
 function ioredis(): typeof IORedis {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require("ioredis") as typeof IORedis;
+  return (loaded ??= require("ioredis") as typeof IORedis);
 }
 
 /** The last connection error of each client: ioredis fails queued requests with a bare "Connection is closed.". */
