@@ -3,7 +3,7 @@
  * close matches when it is not there), arguments read from the command line, and the namespace.
  */
 import { requestKeyHelper } from "../runtime/http";
-import { cache, keyHelper, type CacheKey } from "../runtime/index";
+import type { CacheKey } from "../runtime/index";
 import { buildKey, isValidNamespace } from "../runtime/keys";
 import { registeredVersion } from "../runtime/registry";
 import { state } from "../runtime/state";
