@@ -17,7 +17,7 @@ import type * as TS from "typescript";
 import { captureArguments } from "./arguments";
 import type { Problem } from "./diagnostics";
 import { createKeyExpression, createRuntimeImport, createSpecStatement, fromNode, tagValues } from "./factory";
-import type { CachedFunction, ResolvedKeyPart } from "./model";
+import type { CachedFunction } from "./model";
 
 export { SPEC_VERSION } from "./factory";
 
