@@ -54,6 +54,8 @@ test("the lock holder computes, stores and releases the lock", async () => {
 /**
  * Move the runtime's clock in `step` ms steps, letting each step's memcached requests (real I/O)
  * finish before the next, until `done()` or `limit` ms; returns the clock time that passed.
+ * Every request counts, the test's own writes too: the request deadline runs on this clock, so a
+ * write still on the wire while the clock moves 250 ms (a loaded machine) would time out.
  */
 async function moveUntil(clock: ManualClock, done: () => boolean, step: number, limit: number): Promise<number> {
   const backend = state().backend;
@@ -62,8 +64,9 @@ async function moveUntil(clock: ManualClock, done: () => boolean, step: number, 
     inFlight++;
     return op.apply(backend, args).finally(() => inFlight--);
   };
-  const original = { get: backend.get, gets: backend.gets };
-  Object.assign(backend, { get: counted(backend.get), gets: counted(backend.gets) });
+  const ops = ["get", "gets", "set", "add", "delete"] as const;
+  const original = Object.fromEntries(ops.map((op) => [op, backend[op]]));
+  Object.assign(backend, Object.fromEntries(ops.map((op) => [op, counted(backend[op] as (...args: unknown[]) => Promise<unknown>)])));
   try {
     let passed = 0;
     for (; passed <= limit && !done(); passed += step) {
@@ -85,12 +88,14 @@ test("a waiter takes the value the lock holder stores, without running the funct
     const spec = defineCached({ v: 1, id: "test#lockWaiter", ttl: 60, lock: 5 });
     const key = cache.keyOf(spec.id, ["w"]);
     await state().backend.add(lockKeyOf(key), "other process", 5);
-    clock.after(150, () => void state().backend.set(key, encodeEntry("from the holder", 0), 60));
+    let stored: Promise<unknown> = Promise.resolve();
+    clock.after(150, () => void (stored = state().backend.set(key, encodeEntry("from the holder", 0), 60)));
     let runs = 0;
     let answer: string | undefined;
     void cachedCall(spec, ["w"], async () => (runs++, "mine")).then((v) => (answer = v));
     // Polls 20 ms doubling to 200 ms: the value stored at 150 ms is seen by the poll at 300 ms.
     const passed = await moveUntil(clock, () => answer !== undefined, 10, 5_000);
+    await stored;
     expect(answer).toBe("from the holder");
     expect(runs).toBe(0);
     expect(passed).toBeLessThanOrEqual(150 + 300);
@@ -117,10 +122,12 @@ test("a holder that gives up without a value (it failed) releases the waiters ea
     const spec = defineCached({ v: 1, id: "test#lockFailed", ttl: 60, lock: 10 });
     const lockKey = lockKeyOf(cache.keyOf(spec.id, ["f"]));
     await state().backend.add(lockKey, "failing process", 10);
-    clock.after(100, () => void state().backend.delete(lockKey));
+    let released: Promise<unknown> = Promise.resolve();
+    clock.after(100, () => void (released = state().backend.delete(lockKey)));
     let answer: string | undefined;
     void cachedCall(spec, ["f"], async () => "computed").then((v) => (answer = v));
     const passed = await moveUntil(clock, () => answer !== undefined, 10, 10_000);
+    await released;
     expect(answer).toBe("computed");
     expect(passed).toBeLessThan(600); // long before the 10 s bound
   } finally {
@@ -136,10 +143,12 @@ test("the holder's cached rejection (errors=) reaches the waiters", async () => 
   const other = defineCached({ v: 1, id: "test#lockErrors2", ttl: 60, errors: 30 });
   await cachedCall(other, ["r"], async () => { throw new RangeError("bad id"); }).catch(() => undefined);
   const raw = await state().backend.get(cache.keyOf(other.id, ["r"]));
-  setTimeout(() => void state().backend.set(key, raw!, 30), 100);
+  let stored: Promise<unknown> = Promise.resolve();
+  setTimeout(() => void (stored = state().backend.set(key, raw!, 30)), 100);
   let runs = 0;
   await expect(cachedCall(spec, ["r"], async () => (runs++, "mine"))).rejects.toMatchObject({ name: "RangeError", message: "bad id" });
   expect(runs).toBe(0);
+  await stored;
 });
 
 test("a backend failure while locking falls back to computing", async () => {
