@@ -3,6 +3,7 @@
  * backend's deadlines and circuit breaker. Tests move it (`setClock`) instead of sleeping, so that
  * time-based behaviour is tested by events, never by how fast a loaded machine happens to be.
  */
+import { setImmediate } from "node:timers";
 
 /** A source of time and timers. */
 export interface Clock {
@@ -45,6 +46,42 @@ export const clock: Clock & { readonly isSystem: boolean } = {
  */
 export function setClock(next: Clock = systemClock): void {
   current = next;
+  recentUses = 0;
+}
+
+/** Most answers one reading of the real clock gives in {@link recentNow} (when no turn of the event loop ends it first). */
+const RECENT_USES = 16;
+/** The last reading {@link recentNow} took of the real clock, and how many more answers it may give. */
+let recent = 0;
+let recentUses = 0;
+let recentExpiry: NodeJS.Immediate | undefined;
+
+const endRecent = (): void => {
+  recentUses = 0;
+  recentExpiry = undefined;
+};
+
+/**
+ * The runtime clock's time, read for a hot path where a clock read is the costliest step (a local
+ * tier hit: `Date.now()` costs about as much as the rest of the hit). On the real clock one reading
+ * serves until the current turn of the event loop ends (an immediate ends it) and for at most
+ * {@link RECENT_USES} answers, so a loop of calls that never yields to the event loop still sees
+ * time move. The answer is never later than {@link clock}'s `now()`, only a little earlier: what
+ * expires by it may be answered a turn late, never early. A set clock (tests) is read every time.
+ */
+export function recentNow(): number {
+  if (current !== systemClock) return current.now();
+  if (recentUses > 0) {
+    recentUses--;
+    return recent;
+  }
+  recent = Date.now();
+  recentUses = RECENT_USES - 1;
+  if (recentExpiry === undefined) {
+    recentExpiry = setImmediate(endRecent);
+    recentExpiry.unref();
+  }
+  return recent;
 }
 
 /** A promise that resolves after `ms` on the runtime clock. */

@@ -15,13 +15,17 @@
  *   known (see flights.ts: every write to the key, or its group, detaches the flights under way),
  *   and a computed result only when its CAS store succeeded. So a computation or read begun
  *   before a write never fills the tier after it.
+ * - A hit checks its copy's end against `recentNow()` (clock.ts), not a fresh clock read, which
+ *   would cost as much as the rest of the hit: on the real clock one reading serves until the
+ *   event loop's turn ends, for 16 hits at most (lru-cache itself reads its clock once a
+ *   millisecond). So a copy may be served that long past its end, never before it.
  *
  * On a backend that lives in this process (the memory backend) the tier is off: its own hits are
  * already in-process and synchronous, so `local=` is accepted and changes nothing.
  */
 import { LRUCache } from "lru-cache";
 import type { Backend } from "./backends/backend";
-import { clock } from "./clock";
+import { clock, recentNow } from "./clock";
 import type { ResolvedOptions } from "./config";
 import { decodeHit } from "./entries";
 import { isAttached, type Flight } from "./flights";
@@ -62,7 +66,7 @@ export class LocalTier {
   get(key: string): unknown {
     const copy = this.#copies.get(key);
     if (copy === undefined) return NO_COPY;
-    if (clock.now() >= copy.expires) {
+    if (recentNow() >= copy.expires) {
       this.#copies.delete(key);
       return NO_COPY;
     }
