@@ -115,9 +115,10 @@ function read(backend: Backend, group: string, entry: Generation): Promise<numbe
  * while it is fresh; otherwise reads it (concurrent callers share the read). Rejects when the
  * backend does: the caller treats that like any backend failure.
  */
-export function generationOf(backend: Backend, group: string, window: number, now = clock.now()): number | Promise<number> {
+export function generationOf(backend: Backend, group: string, window: number, now?: number): number | Promise<number> {
   const entry = entryOf(backend, group);
-  if (now - entry.checkedAt < window) return entry.value;
+  // An endless window (an in-process backend's) needs no clock read: on a memory hit it would be the costliest step.
+  if (entry.checkedAt !== -Infinity && (window === Infinity || (now ?? clock.now()) - entry.checkedAt < window)) return entry.value;
   return read(backend, group, entry);
 }
 
