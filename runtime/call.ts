@@ -22,7 +22,7 @@ import { defineCached, keyOf, prefixOf, Uncached, type CachedFunction, type Cach
 import { rejectionOf, storeRejection } from "./rejections";
 import { parseFor } from "./shared-values";
 import { refresh } from "./stale";
-import { backendError, events, report, state } from "./state";
+import { backendError, events, listening, report, state } from "./state";
 import { encodeResult, releaseLease, storeOver, storeTtl, takeLease } from "./store";
 import { callTagBases, tagGenerations, taggedKey } from "./tags";
 
@@ -105,7 +105,7 @@ function cachedKeyCall<T>(fnSpec: CachedFunction, key: string, group: string, fn
     if (copy !== NO_COPY) {
       fnSpec.hits++;
       fnSpec.localHits++;
-      if (events.listenerCount("hit") > 0) events.emit("hit", { id: fnSpec.id, key });
+      if (listening.hit) events.emit("hit", { id: fnSpec.id, key });
       return Promise.resolve(copy as T);
     }
   }
@@ -119,7 +119,7 @@ function cachedKeyCall<T>(fnSpec: CachedFunction, key: string, group: string, fn
     const entry = classify(backend, group, parsed, known);
     if (entry.kind === "hit" && entry.softExpiry === undefined) {
       fnSpec.hits++;
-      if (events.listenerCount("hit") > 0) events.emit("hit", { id: fnSpec.id, key });
+      if (listening.hit) events.emit("hit", { id: fnSpec.id, key });
       return Promise.resolve(entry.value as T);
     }
   }
@@ -207,7 +207,7 @@ function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Fligh
         if (tier !== undefined) tier.offer(spec, flight, read!.value, softExpiry);
         land(flight, hasWaiters(flight) ? copiesOfRead(read!.value) : OWN);
         spec.hits++;
-        if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
+        if (listening.hit) events.emit("hit", { id: spec.id, key });
         return entry.value as T;
       }
       if (spec.stale) {
@@ -220,7 +220,7 @@ function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Fligh
       // Past its ttl and this function (no longer) allows stale values: a miss.
     } else if (entry.kind === "rejected" && spec.errorsTtl) {
       spec.hits++;
-      if (events.listenerCount("hit") > 0) events.emit("hit", { id: spec.id, key });
+      if (listening.hit) events.emit("hit", { id: spec.id, key });
       const error = rejectionOf(entry);
       land(flight, { kind: "error", error });
       throw error;

@@ -33,6 +33,19 @@ export interface CacheEvents {
 }
 
 export const events = new EventEmitter<CacheEvents>();
+
+/**
+ * Whether anything listens to `hit`, kept as listeners come and go: every hit asks, and
+ * `events.listenerCount("hit")` costs a tenth of a local hit. (`events` is internal; nothing may call
+ * its `removeAllListeners()`, which would remove these two hooks.)
+ */
+export const listening = { hit: false };
+(events as EventEmitter).on("newListener", (name: string | symbol) => {
+  if (name === "hit") listening.hit = true;
+});
+(events as EventEmitter).on("removeListener", (name: string | symbol) => {
+  if (name === "hit") listening.hit = events.listenerCount("hit") > 0;
+});
 let current: RuntimeState | undefined;
 
 function create(options: ResolvedOptions): RuntimeState {
