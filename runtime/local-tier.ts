@@ -122,14 +122,27 @@ const tiers = new WeakMap<Backend, LocalTier>();
  * The local tier for the current configuration (identified by its backend), created at first use;
  * `undefined` where the backend is in this process already (`local=` changes nothing there).
  */
-export function localTierOf(state: { readonly options: ResolvedOptions; readonly backend: Backend }): LocalTier | undefined {
-  if (state.backend.inProcess) return undefined;
-  let tier = tiers.get(state.backend);
-  if (tier === undefined) {
-    tier = new LocalTier(state.options.local, state.options.defaultTtl);
-    tiers.set(state.backend, tier);
+export function localTierOf(state: TierHolder): LocalTier | undefined {
+  // Kept on the state as well: one property read on every call with `local=` (the WeakMap serves writes).
+  const known = state.localTier;
+  if (known !== undefined) return known ?? undefined;
+  let tier: LocalTier | undefined;
+  if (!state.backend.inProcess) {
+    tier = tiers.get(state.backend);
+    if (tier === undefined) {
+      tier = new LocalTier(state.options.local, state.options.defaultTtl);
+      tiers.set(state.backend, tier);
+    }
   }
+  state.localTier = tier ?? null;
   return tier;
+}
+
+/** A configuration's state, where its tier is remembered once known (`null`: it has none). */
+interface TierHolder {
+  readonly options: ResolvedOptions;
+  readonly backend: Backend;
+  localTier?: LocalTier | null;
 }
 
 /** The tier of the current configuration if one was created; writes use it to drop copies. */

@@ -116,7 +116,8 @@ export function defineCached(spec: CachedFunctionSpec): CachedFunction {
   const name = spec.version === undefined ? spec.id : `${spec.id}\0${spec.version}`;
   const existing = registry.get(name);
   if (existing) return existing;
-  const fn: CachedFunction = { ...spec, v: 1, hits: 0, misses: 0, errors: 0, errorsTtl: spec.errors ?? 0, staleServes: 0, localHits: 0 };
+  const fn: CachedFunction & Remembered = { ...spec, v: 1, hits: 0, misses: 0, errors: 0, errorsTtl: spec.errors ?? 0, staleServes: 0,
+    localHits: 0, [PREFIX]: undefined };
   registry.set(name, fn);
   versions.set(spec.id, versions.has(spec.id) && versions.get(spec.id) !== spec.version ? undefined : spec.version);
   return fn;
@@ -139,17 +140,24 @@ export interface Prefix {
   readonly keyPrefix: string;
   readonly keys: Map<number | string, string>;
 }
-const prefixes = new WeakMap<CachedFunctionSpec, Prefix>();
+/**
+ * Where a registered function keeps its {@link Prefix}: a property of its own, read on every call
+ * (a WeakMap lookup costs more); a symbol, so that it stays out of the function's listed fields.
+ */
+const PREFIX: unique symbol = Symbol("tscaching.prefix");
+interface Remembered {
+  [PREFIX]?: Prefix;
+}
 /** Most keys remembered per cached function (the memo is emptied when full). */
 const KEY_MEMO_SIZE = 4096;
 
 /** The key prefix of `spec` under `namespace`. */
-export function prefixOf(spec: CachedFunctionSpec, namespace: string): Prefix {
-  const known = prefixes.get(spec);
+export function prefixOf(spec: CachedFunction, namespace: string): Prefix {
+  const known = (spec as Remembered)[PREFIX];
   if (known !== undefined && known.namespace === namespace) return known;
   const group = keyPrefix(namespace, spec.id);
   const prefix: Prefix = { namespace, prefix: group, keyPrefix: versionedPrefix(group, spec.version), keys: new Map() };
-  prefixes.set(spec, prefix);
+  (spec as Remembered)[PREFIX] = prefix;
   return prefix;
 }
 

@@ -9,10 +9,13 @@ import { MemoryBackend } from "./backends/memory";
 import { RedisBackend } from "./backends/redis";
 import { clock } from "./clock";
 import { CacheError, resolveOptions, type CacheOptions, type ResolvedOptions } from "./config";
+import type { LocalTier } from "./local-tier";
 
 export interface RuntimeState {
   readonly options: ResolvedOptions;
   readonly backend: Backend;
+  /** The configuration's local tier once asked for (local-tier.ts; `null`: none, the backend is in this process). */
+  localTier?: LocalTier | null;
 }
 
 /** Event payloads of `cache.on(...)`. */
@@ -66,7 +69,7 @@ function create(options: ResolvedOptions): RuntimeState {
     : new MemoryBackend({ maxEntries: options.memory.maxEntries, maxBytes: options.memory.maxBytes, maxValueSize: options.maxValueSize,
       // The real clock stays lru-cache's own (it reads it once per millisecond); a moved clock is read on every get.
       now: clock.isSystem ? undefined : clock.now });
-  return { options, backend };
+  return { options, backend, localTier: undefined };
 }
 
 /** The current state, created from the environment on first use. */
