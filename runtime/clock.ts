@@ -75,7 +75,7 @@ export function recentNow(): number {
     recentUses--;
     return recent;
   }
-  recent = Date.now();
+  recent = systemClock.now();
   recentUses = RECENT_USES - 1;
   if (recentExpiry === undefined) {
     recentExpiry = setImmediate(endRecent);
