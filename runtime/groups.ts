@@ -118,8 +118,8 @@ function read(backend: Backend, group: string, entry: Generation): Promise<numbe
 export function generationOf(backend: Backend, group: string, window: number, now?: number): number | Promise<number> {
   const entry = entryOf(backend, group);
   // An endless window (an in-process backend's) needs no clock read: on a memory hit it would be the costliest step.
-  if (entry.checkedAt !== -Infinity && (window === Infinity || (now ?? clock.now()) - entry.checkedAt < window)) return entry.value;
-  return read(backend, group, entry);
+  const fresh = entry.checkedAt !== -Infinity && (window === Infinity || (now ?? clock.now()) - entry.checkedAt < window);
+  return fresh ? entry.value : read(backend, group, entry);
 }
 
 /** How many counters this process remembers; for tests. */
