@@ -6,13 +6,14 @@
  *
  * Consistency:
  * - A write or invalidation made through this process (`cache.set/replace/add/delete/incr/decr`,
- *   `invalidate()`, `flushAll()`) drops the copies it concerns before and after it runs: seen at once.
+ *   `invalidate()`, `flushAll()`) drops the copies it concerns before and after it runs, and an
+ *   `invalidateTag()` raises the generations every hit compares with (below): seen at once.
  * - One made by another process is seen once the copy is `local` seconds old (memcached has no
  *   pub/sub): a copy never outlives its function's `local=` (nor its ttl). Another process's
- *   `invalidate()` or `invalidateTag()` is seen as soon as this process knows the new generation
- *   (after `invalidationCheck`, or at once when something calls `learn()`): a copy keeps the group
- *   generation and tag stamp it was stored with, and each hit compares them with the generations
- *   this process knows now.
+ *   `invalidate()` or `invalidateTag()` within `local` plus `invalidationCheck` (the copy may be read
+ *   under a generation this process still trusted), and as soon as this process learns the new
+ *   generation (a read, or anything that calls `learn()`): a copy keeps the group generation and tag
+ *   stamp it was stored with, and each hit compares them with the generations known now.
  * - Writes win: a copy is filled only by a call whose flight is still attached when its result is
  *   known (see flights.ts: every write to the key, or its group, detaches the flights under way),
  *   and a computed result only when its CAS store succeeded. So a computation or read begun

@@ -52,7 +52,10 @@ export function tagBasesOf(spec: CachedFunctionSpec, namespace: string, values: 
 
 /** Remember that `key`'s entries carry the tag values `bases`. */
 export function rememberKeyTags(key: string, bases: readonly string[]): void {
-  if (keyTags.peek(key) !== bases) keyTags.set(key, bases);
+  const known = keyTags.peek(key);
+  // A hot key's calls give the same bases again and again: no write (and no allocation) then.
+  if (known === bases || (known !== undefined && known.length === bases.length && known.every((b, i) => b === bases[i]))) return;
+  keyTags.set(key, bases);
 }
 
 /** The tag values `key`'s entries carry, when this process knows them. */
