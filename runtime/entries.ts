@@ -22,15 +22,15 @@
 import type { Backend, Versioned } from "./backends/backend";
 import { decodeValue, encodeValue } from "./codec";
 import { generationOf, groupOf, learn, splitGeneration, withGeneration } from "./groups";
+import { isOutdated, splitStamp, TAG_STAMP, withStamp, type Stamp, type TagCheck } from "./tag-stamps";
+
+export type { Stamp, TagCheck } from "./tag-stamps";
 
 // memcached pads a counter that shrank with spaces ("12" decremented by 10 reads "2 ").
 const COUNTER = /^\d{1,15} *$/;
 const SOFT_EXPIRY = 3;
 const REJECTION = 4;
 const LEASE = 5;
-const TAG_STAMP = 6;
-/** Most tags a stamp may carry (a spec has few; a longer stamp is corrupt). */
-const MAX_STAMP = 64;
 /** The placeholder a miss stores while computing. Never an entry's encoding (see above). */
 export const LEASE_VALUE = "\u0005lease";
 
@@ -48,42 +48,6 @@ export function encodeEntry(value: unknown, generation: number, softExpiry?: num
 /** Encode a cached rejection: its name and message only, never the error object itself. */
 export function encodeRejection(name: string, message: string, generation: number, stamp?: Stamp): string {
   return withGeneration(withStamp(`\u0004${encodeValue([name, message])}`, stamp), generation);
-}
-
-/** The generations of a tagged function's tag values an entry is written with (tags.ts). */
-export type Stamp = readonly number[];
-
-/** `\u0006<g1>.<g2>:` before `body`; nothing while every generation is 0 (what no stamp reads as). */
-function withStamp(body: string, stamp: Stamp | undefined): string {
-  if (stamp === undefined) return body;
-  for (const g of stamp) if (g !== 0) return `\u0006${stamp.join(".")}:${body}`;
-  return body;
-}
-
-/**
- * Split the tag stamp off `raw` (which starts with `\u0006`): the generations and where the body
- * starts, or `undefined` for a malformed stamp (empty, a generation of more than 15 digits, too many).
- */
-function splitStamp(raw: Buffer | string): { stamp: Stamp; at: number } | undefined {
-  const stamp: number[] = [];
-  let value = 0;
-  let digits = 0;
-  for (let i = 1; i < raw.length; i++) {
-    const c = at(raw, i);
-    if (c >= 0x30 && c <= 0x39) {
-      if (++digits > 15) return undefined;
-      value = value * 10 + c - 0x30;
-    } else if ((c === 0x2e || c === 0x3a) && digits > 0) {
-      stamp.push(value);
-      if (stamp.length > MAX_STAMP) return undefined;
-      if (c === 0x3a) return { stamp, at: i + 1 };
-      value = 0;
-      digits = 0;
-    } else {
-      return undefined;
-    }
-  }
-  return undefined;
 }
 
 function decodeStored(raw: Buffer | string): { value: unknown } | undefined {
@@ -174,25 +138,6 @@ export function entryStamps(raw: Buffer | string): { generation: number; stamp: 
   if (generation < 0 || at(rest, 0) !== TAG_STAMP) return { generation, stamp: undefined };
   const split = splitStamp(rest);
   return split === undefined ? { generation: -1, stamp: undefined } : { generation, stamp: split.stamp };
-}
-
-/**
- * What a tagged call checks an entry's stamp against: its tag values' counters (`bases`), the
- * generations this process knows for them (`current`), and whether the bases follow from the key
- * alone (`learnable`: the spec's `tagKeys`), so that a higher stamp is news about these very tag
- * values. Where a tag argument is not a key part, two calls of one key may carry different tag
- * values: a higher stamp then says nothing about this call's, and is not learnt.
- */
-export interface TagCheck {
-  readonly bases: readonly string[];
-  readonly current: Stamp;
-  readonly learnable: boolean;
-}
-
-/** Whether `stamp` was written before an invalidation of one of the tag values `tags` knows of. */
-export function isOutdated(stamp: Stamp | undefined, current: Stamp): boolean {
-  for (let i = 0; i < current.length; i++) if ((stamp?.[i] ?? 0) < current[i]) return true;
-  return false;
 }
 
 /**
