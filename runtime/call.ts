@@ -118,9 +118,10 @@ function cachedKeyCall<T>(fnSpec: CachedFunction, key: string, group: string, fn
     }
   }
   const bound = boundOf(fnSpec, options);
-  const flight = begin(key, bound, backend, bases);
+  // The flight remembers the tag generations known now (the array just read when they were fresh).
+  const flight = begin(key, bound, backend, bases, tags !== undefined && !(tags.known instanceof Promise) ? tags.known : undefined);
   return readEntryThen(backend, key, group, known,
-    (entry, read, stamp) => answer(fnSpec, key, fn, flight, bound, entry, read, tier, stamp && { bases: bases!, known: stamp, learnable: tags!.learnable }),
+    (entry, read, stamp) => answer(fnSpec, key, fn, flight, bound, entry, read, tier, tags, stamp),
     (error) => failed(fnSpec, fn, flight, error), tags);
 }
 
@@ -197,7 +198,8 @@ function settle<T>(flight: Flight, computed: Promise<Computed<T>>, spec?: Cached
 
 /** What a read of the key means for this call: the cached value, or a computation. */
 function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Flight, bound: number,
-                   entry: Entry, read: Read, tier: LocalTier | undefined, tags: Tagged | undefined): T | Promise<T> {
+                   entry: Entry, read: Read, tier: LocalTier | undefined, tagRead: TagRead | undefined,
+                   stamp: Stamp | undefined): T | Promise<T> {
   try {
     if (entry.kind === "hit") {
       const softExpiry = entry.softExpiry;
@@ -212,7 +214,7 @@ function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Fligh
         land(flight, hasWaiters(flight) ? copiesOfRead(read!.value) : OWN);
         spec.staleServes++;
         if (events.listenerCount("stale") > 0) events.emit("stale", { id: spec.id, key, age: clock.now() - softExpiry });
-        refresh(spec, key, fn, entry.generation, read?.cas, tags?.known);
+        refresh(spec, key, fn, entry.generation, read?.cas, stamp);
         return entry.value as T;
       }
       // Past its ttl and this function (no longer) allows stale values: a miss.
@@ -234,6 +236,8 @@ function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Fligh
     throw error;
   }
   const cas = read?.cas;
+  // What a computed value is stamped with: the tag generations the read checked against.
+  const tags: Tagged | undefined = tagRead && stamp && { bases: tagRead.bases, known: stamp, learnable: tagRead.learnable };
   return settle(flight, spec.lock ? computeLocked(spec, key, fn, bound, entry.generation, cas, tags)
     : compute(spec, key, fn, bound, entry.generation, cas, tags?.known), spec, tier);
 }

@@ -86,13 +86,14 @@ export function join<T>(flight: Flight, run: () => Promise<T>): Promise<T> {
 
 /**
  * Start the flight of `key`; joiners wait on it for at most `bound` ms. A tagged call gives its tag
- * counters (`bases`) and the generations `backend` knows for them now.
+ * counters (`bases`) and the generations `backend` knows for them now (`known`, else looked up).
  */
-export function begin(key: string, bound: number, backend?: Backend, bases?: readonly string[]): Flight {
+export function begin(key: string, bound: number, backend?: Backend, bases?: readonly string[],
+                      known?: readonly number[]): Flight {
   const flight: Flight = bases === undefined || backend === undefined
     ? { key, deadline: clock.now() + bound, waiters: undefined, cancel: undefined }
     : { key, deadline: clock.now() + bound, waiters: undefined, cancel: undefined, bases,
-      stamp: bases.map((base) => knownGeneration(backend, base)) };
+      stamp: known ?? bases.map((base) => knownGeneration(backend, base)) };
   inflight.set(key, flight);
   return flight;
 }

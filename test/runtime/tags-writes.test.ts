@@ -95,6 +95,27 @@ describe.each(Object.keys(backends) as (keyof typeof backends)[])("on the %s bac
     expect(fresh).not.toBe("blind");
   });
 
+  test("cached rejections (errors=) and lock functions carry the stamp too", async () => {
+    setup();
+    const failing = make("errors", { errors: 60 });
+    let fail = 0;
+    const call = () => cachedCall(failing.spec, [5], async () => {
+      throw new Error(`no ${++fail}`);
+    }, [5]);
+    await expect(call()).rejects.toThrow("no 1");
+    await expect(call()).rejects.toThrow("no 1");
+    await cache.invalidateTag(cache.tag("user", 5));
+    await expect(call()).rejects.toThrow("no 2");
+    await expect(call()).rejects.toThrow("no 2"); // stored with the new stamp: a cached rejection again
+    const locked = make("lock", { lock: 5 });
+    const first = await locked.call(6);
+    await cache.invalidateTag(cache.tag("user", 6));
+    const second = await locked.call(6);
+    expect(second).not.toBe(first);
+    expect(await locked.call(6)).toBe(second);
+    expect(locked.runs()).toBe(2);
+  });
+
   test("a generation learnt from elsewhere turns a stored entry into a miss", async () => {
     setup();
     const { call } = make("learn");
@@ -182,4 +203,29 @@ describe("the tag stamp in an entry", () => {
     expect(await cachedCall(spec, [1], async () => "computed", [1])).toBe("computed");
     expect(await cachedCall(spec, [1], async () => "again", [1])).toBe("computed");
   });
+});
+
+test("stale=: a refresh stores with the tag generations it read, so its value is a hit afterwards", async () => {
+  const { setClock } = await import("../../runtime/clock");
+  const { ManualClock, flush } = await import("../helpers/clock");
+  const clock = new ManualClock(Date.now());
+  setClock(clock);
+  try {
+    configure({ namespace: `tagws${Date.now()}` });
+    const spec = defineCached({ v: 1, id: `tagw#stale.${randomUUID().slice(0, 8)}`, ttl: 1, stale: 60,
+      tags: [{ name: "user", args: [0] }], tagKeys: [0] } as never);
+    let runs = 0;
+    const call = () => cachedCall(spec, [8], async () => `s #${++runs}`, [8]);
+    await cache.invalidateTag(cache.tag("user", 8));
+    expect(await call()).toBe("s #1");
+    await clock.advance(2000);
+    expect(await call()).toBe("s #1"); // stale, served while the refresh runs
+    await flush();
+    expect(await call()).toBe("s #2"); // the refresh's value, stamped with user(8)'s generation
+    expect(await call()).toBe("s #2");
+    expect(runs).toBe(2);
+  } finally {
+    const { systemClock } = await import("../../runtime/clock");
+    setClock(systemClock);
+  }
 });
