@@ -14,9 +14,9 @@ import { groupOf } from "./groups";
 import { bumpGeneration } from "./groups";
 import { existingLocalTier } from "./local-tier";
 import { checkRegistered, markOwnGroup } from "./untransformed";
-import { bumpTags, makeTag, tagGenerations, type CacheTag } from "./tags";
+import { bumpTags, checkTagSpecs, makeTag, tagGenerations, type CacheTag, type TagSpec } from "./tags";
 import { keyTagsOf, learnKeyTags } from "./tag-keys";
-import { registeredSpec, registeredVersion } from "./registry";
+import { registeredSpec, registeredVersion, type CachedFunctionSpec } from "./registry";
 
 declare const valueType: unique symbol;
 
@@ -46,8 +46,19 @@ export interface KeyHelper<A extends readonly unknown[], T> extends KeyGroup<T> 
 }
 
 /**
+ * What keys.ts passes a helper of a tagged function whose tag arguments are all key parts: its
+ * spec's `tags` and `tagKeys`, so that writes through the helper stamp the key's tag generations
+ * even in a process that never loaded the function's module (see tag-keys.ts).
+ */
+export interface KeyTags {
+  readonly tags: readonly TagSpec[];
+  readonly tagKeys: readonly number[];
+}
+
+/**
  * Make a key helper for a cached function's id (and the version it was built with, which keys.ts
- * passes so that its keys are the ones the built function uses). Generated `keys.ts` files are made of these; the
+ * passes so that its keys are the ones the built function uses; and, for a tagged function, which
+ * key part each tag value is). Generated `keys.ts` files are made of these; the
  * key is built by the same function cached calls use, so both always agree.
  *
  * @example
@@ -57,17 +68,25 @@ export interface KeyHelper<A extends readonly unknown[], T> extends KeyGroup<T> 
  * await cache.invalidate(byName);
  * ```
  */
-export function keyHelper<A extends readonly unknown[], T>(id: string, version?: string): KeyHelper<A, T> {
+export function keyHelper<A extends readonly unknown[], T>(id: string, version?: string, tagged?: KeyTags): KeyHelper<A, T> {
   if (typeof id !== "string" || id === "") throw new TypeError("tscaching: keyHelper needs a non-empty id");
   if (version !== undefined && (typeof version !== "string" || !VERSION_RE.test(version))) {
     throw new TypeError(`tscaching: keyHelper version must be 1-32 characters of A-Z a-z 0-9 _ . -; got ${JSON.stringify(version)}`);
+  }
+  let fallback: CachedFunctionSpec | undefined;
+  if (tagged !== undefined) {
+    if (tagged === null || typeof tagged !== "object" || tagged.tags === undefined) {
+      throw new TypeError(`tscaching: keyHelper "${id}": tags must be { tags, tagKeys }`);
+    }
+    checkTagSpecs(id, tagged.tags, tagged.tagKeys);
+    fallback = { v: 1, id, tags: tagged.tags, tagKeys: tagged.tagKeys };
   }
   // The version this process loaded the function with wins over the one keys.ts was generated with:
   // where they differ (a bundler build whose versions come from the syntax while keys.ts was
   // generated with the checker, or a keys.ts older than the build), the key is the one calls use.
   const helper = (...args: A) => {
     checkRegistered(id);
-    return keyOfCall(id, args, registeredVersion(id) ?? version) as CacheKey<T>;
+    return keyOfCall(id, args, registeredVersion(id) ?? version, fallback) as CacheKey<T>;
   };
   Object.defineProperty(helper, "id", { value: id, enumerable: true });
   Object.defineProperty(helper, "name", { value: id });
@@ -75,13 +94,14 @@ export function keyHelper<A extends readonly unknown[], T>(id: string, version?:
 }
 
 /**
- * The key of a call of `id` built with `version`; when its module has loaded and its spec says which
- * key part each tag value is, this process learns the key's tag values, so writes to it stamp them.
+ * The key of a call of `id` built with `version`; when its spec (the loaded module's, else what
+ * keys.ts said: `fallback`) tells which key part each tag value is, this process learns the key's
+ * tag values, so writes to it stamp them.
  */
-function keyOfCall(id: string, args: readonly unknown[], version: string | undefined): string {
+function keyOfCall(id: string, args: readonly unknown[], version: string | undefined, fallback?: CachedFunctionSpec): string {
   const { namespace } = state().options;
   const key = buildKey(namespace, id, args, version);
-  learnKeyTags(registeredSpec(id, version), namespace, key, args);
+  learnKeyTags(registeredSpec(id, version) ?? fallback, namespace, key, args);
   return key;
 }
 

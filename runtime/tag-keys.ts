@@ -5,7 +5,8 @@
  *
  * - from every tagged call (the call knows its tag values), and
  * - from the keys.ts helpers and `cache.keyOf` when the function's spec says which key part each tag
- *   value is (`tagKeys`, emitted by the transformer when every tag argument is a key part).
+ *   value is (`tagKeys`, emitted by the transformer when every tag argument is a key part); keys.ts
+ *   passes the same to its helpers, for processes that never load the function's module.
  *
  * Remembered in a bounded map (past it the least recently used key is forgotten). A key this
  * process never learnt is written without a stamp: that reads as every generation 0, so stale as

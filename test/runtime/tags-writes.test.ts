@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, inject, test } from "vitest";
-import { cache, cachedCall, configure, defineCached, type CacheKey } from "../../runtime/index";
+import { cache, cachedCall, configure, defineCached, keyHelper, type CacheKey } from "../../runtime/index";
 import { learn } from "../../runtime/groups";
 import { tagBase } from "../../runtime/tags";
 import { state, close } from "../../runtime/state";
@@ -114,6 +114,19 @@ describe.each(Object.keys(backends) as (keyof typeof backends)[])("on the %s bac
     expect(second).not.toBe(first);
     expect(await locked.call(6)).toBe(second);
     expect(locked.runs()).toBe(2);
+  });
+
+  test("a keys.ts helper that says the key part of each tag value stamps writes before the module loads", async () => {
+    setup();
+    const id = `tagw#helper.${randomUUID().slice(0, 8)}`;
+    const helper = keyHelper<[id: number], string>(id, undefined, { tags: [{ name: "user", args: [0] }], tagKeys: [0] });
+    await cache.invalidateTag(cache.tag("user", 12));
+    expect(await cache.set(helper(12), "early")).toBe(true);
+    const spec = defineCached({ v: 1, id, tags: [{ name: "user", args: [0] }], tagKeys: [0] } as never);
+    expect(await cachedCall(spec, [12], async () => "computed", [12])).toBe("early");
+    expect(() => keyHelper(id, undefined, { tags: [{ name: "user", args: [0] }], tagKeys: [] })).toThrow(TypeError);
+    expect(() => keyHelper(id, undefined, { tags: [{ name: "no good", args: [0] }], tagKeys: [0] })).toThrow(TypeError);
+    expect(() => keyHelper(id, undefined, null as never)).toThrow(TypeError);
   });
 
   test("a generation learnt from elsewhere turns a stored entry into a miss", async () => {
