@@ -193,7 +193,7 @@ async function write(kind: "set" | "add" | "replace", key: string, value: unknow
 /** Whether a stored value reads as no entry: a lease, or an entry of an older group or tag generation. */
 function isAbsent(key: string, raw: Buffer | string, generation: number, bases: readonly string[] | undefined,
                   stamp: Stamp | undefined): boolean {
-  const tags = bases && stamp && { bases, current: stamp, learnable: false };
+  const tags = bases && stamp && { bases, known: stamp, learnable: false };
   const kind = classify(state().backend, groupOf(key), parseEntry(raw), generation, tags).kind;
   return kind === "lease" || kind === "stale";
 }

@@ -12,7 +12,7 @@
 import type { CasToken } from "./backends/backend";
 import { clock } from "./clock";
 import { CacheError, type ResolvedOptions } from "./config";
-import { classify, decodeHit, encodeEntry, readEntryThen, type Entry, type Read, type Stamp, type TagRead } from "./entries";
+import { classify, decodeHit, encodeEntry, readEntryThen, type Entry, type Read, type Stamp, type TagCheck, type TagRead } from "./entries";
 import { begin, hasWaiters, join, joinable, land, OWN, type Flight, type Outcome } from "./flights";
 import { generationOf } from "./groups";
 import { KeyEncodeError } from "./keys";
@@ -110,7 +110,7 @@ function cachedKeyCall<T>(fnSpec: CachedFunction, key: string, group: string, fn
     // The in-process backend answers at once: a fresh hit needs no promise but the one returned.
     const parsed = backend.peekDerived(key, parseFor(options), options.memory.shareValues, true);
     const entry = classify(backend, group, parsed, known,
-      tags && { bases: tags.bases, current: tags.known as Stamp, learnable: tags.learnable });
+      tags as TagCheck | undefined);
     if (entry.kind === "hit" && entry.softExpiry === undefined) {
       fnSpec.hits++;
       if (events.listenerCount("hit") > 0) events.emit("hit", { id: fnSpec.id, key });

@@ -152,9 +152,9 @@ export function classify(backend: Backend, group: string, parsed: ParsedEntry | 
   if (generation < current) return { kind: "stale", generation: current };
   if (tags !== undefined) {
     const stamp = parsed.stamp;
-    if (isOutdated(stamp, tags.current)) return { kind: "stale", generation: current };
+    if (isOutdated(stamp, tags.known)) return { kind: "stale", generation: current };
     if (stamp !== undefined && tags.learnable) {
-      for (let i = 0; i < tags.current.length; i++) if (stamp[i] > tags.current[i]) learn(backend, tags.bases[i], stamp[i]);
+      for (let i = 0; i < tags.known.length; i++) if (stamp[i] > tags.known[i]) learn(backend, tags.bases[i], stamp[i]);
     }
   }
   if (generation > current) learn(backend, group, generation);
@@ -197,10 +197,10 @@ export function readEntryThen<R>(backend: Backend, key: string, group: string, k
   const stamp = tags.known;
   if (typeof known === "number" && !(stamp instanceof Promise)) {
     return backend.gets(key).then((found) =>
-      onEntry(entryFrom(backend, group, found?.value, known, { bases, current: stamp, learnable }), found, stamp), onError);
+      onEntry(entryFrom(backend, group, found?.value, known, tags as TagCheck), found, stamp), onError);
   }
   return Promise.all([backend.gets(key), known, stamp]).then(([found, current, generations]) =>
-    onEntry(entryFrom(backend, group, found?.value, current, { bases, current: generations, learnable }), found, generations), onError);
+    onEntry(entryFrom(backend, group, found?.value, current, { bases, known: generations, learnable }), found, generations), onError);
 }
 
 function entryFrom(backend: Backend, group: string, raw: Buffer | string | undefined, current: number,

@@ -49,14 +49,14 @@ export function splitStamp(raw: Buffer | string): { stamp: Stamp; at: number } |
 
 /**
  * What a tagged call checks an entry's stamp against: its tag values' counters (`bases`), the
- * generations this process knows for them (`current`), and whether the bases follow from the key
+ * generations this process knows for them (`known`), and whether the bases follow from the key
  * alone (`learnable`: the spec's `tagKeys`), so that a higher stamp is news about these very tag
  * values. Where a tag argument is not a key part, two calls of one key may carry different tag
  * values: a higher stamp then says nothing about this call's, and is not learnt.
  */
 export interface TagCheck {
   readonly bases: readonly string[];
-  readonly current: Stamp;
+  readonly known: Stamp;
   readonly learnable: boolean;
 }
 
