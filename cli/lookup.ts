@@ -7,6 +7,8 @@ import type { CacheKey } from "../runtime/index";
 import { buildKey, isValidNamespace } from "../runtime/keys";
 import { registeredVersion } from "../runtime/registry";
 import { state } from "../runtime/state";
+import { learnKeyTags } from "../runtime/tag-keys";
+import { tagKeyPositions, tagValues } from "../transformer/factory";
 import type { CachedFunction } from "../transformer/model";
 import { CliError } from "./errors";
 import type { FoundFunction } from "./project";
@@ -88,8 +90,18 @@ export function callKey(fn: CachedFunction | undefined, id: string, args: readon
   // The version the function was built with is part of its keys (`id:@version:`); built without the
   // "not registered in this process" warning of cache.keyOf: the CLI reads other processes' entries.
   const version = fn?.version;
+  const tagged = fn?.tags ? fn : undefined; // (isRequestKeyed narrows fn to undefined below)
   if (!isRequestKeyed(fn)) {
-    return buildKey(state().options.namespace, id, args, version ?? registeredVersion(id)) as CacheKey<unknown>;
+    const { namespace } = state().options;
+    const key = buildKey(namespace, id, args, version ?? registeredVersion(id));
+    // A tagged function's entry carries its tag values' generations: `get` checks them as a call would
+    // (when every tag argument is a key part; otherwise its tag values cannot be known from the arguments).
+    if (tagged?.tags) {
+      const { positions } = tagValues(tagged);
+      learnKeyTags({ v: 1, id, tags: tagged.tags.map((tag, i) => ({ name: tag.name, args: positions[i] })),
+        tagKeys: tagKeyPositions(tagged) }, namespace, key, args);
+    }
+    return key as CacheKey<unknown>;
   }
   const [url, headers, ...rest] = args;
   const isHeaders = (value: unknown) => value === undefined ||

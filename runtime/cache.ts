@@ -9,12 +9,14 @@ import { detachGroup, detachKey } from "./flights";
 import { CacheError } from "./config";
 import { buildKey, VERSION_RE } from "./keys";
 import { backendError, close, events, report, state, type CacheEvents } from "./state";
-import { byteLength, encodeEntry, LEASE_VALUE, readEntry, writeGeneration } from "./entries";
+import { byteLength, classify, encodeEntry, parseEntry, readEntry, writeGeneration, type Stamp, type TagRead } from "./entries";
+import { groupOf } from "./groups";
 import { bumpGeneration } from "./groups";
 import { existingLocalTier } from "./local-tier";
 import { checkRegistered, markOwnGroup } from "./untransformed";
-import { bumpTags, makeTag, type CacheTag } from "./tags";
-import { registeredVersion } from "./registry";
+import { bumpTags, checkTagSpecs, makeTag, tagGenerations, type CacheTag, type TagSpec } from "./tags";
+import { keyTagsOf, learnKeyTags } from "./tag-keys";
+import { registeredSpec, registeredVersion, type CachedFunctionSpec } from "./registry";
 
 declare const valueType: unique symbol;
 
@@ -44,8 +46,19 @@ export interface KeyHelper<A extends readonly unknown[], T> extends KeyGroup<T> 
 }
 
 /**
+ * What keys.ts passes a helper of a tagged function whose tag arguments are all key parts: its
+ * spec's `tags` and `tagKeys`, so that writes through the helper stamp the key's tag generations
+ * even in a process that never loaded the function's module (see tag-keys.ts).
+ */
+export interface KeyTags {
+  readonly tags: readonly TagSpec[];
+  readonly tagKeys: readonly number[];
+}
+
+/**
  * Make a key helper for a cached function's id (and the version it was built with, which keys.ts
- * passes so that its keys are the ones the built function uses). Generated `keys.ts` files are made of these; the
+ * passes so that its keys are the ones the built function uses; and, for a tagged function, which
+ * key part each tag value is). Generated `keys.ts` files are made of these; the
  * key is built by the same function cached calls use, so both always agree.
  *
  * @example
@@ -55,19 +68,41 @@ export interface KeyHelper<A extends readonly unknown[], T> extends KeyGroup<T> 
  * await cache.invalidate(byName);
  * ```
  */
-export function keyHelper<A extends readonly unknown[], T>(id: string, version?: string): KeyHelper<A, T> {
+export function keyHelper<A extends readonly unknown[], T>(id: string, version?: string, tagged?: KeyTags): KeyHelper<A, T> {
   if (typeof id !== "string" || id === "") throw new TypeError("tscaching: keyHelper needs a non-empty id");
   if (version !== undefined && (typeof version !== "string" || !VERSION_RE.test(version))) {
     throw new TypeError(`tscaching: keyHelper version must be 1-32 characters of A-Z a-z 0-9 _ . -; got ${JSON.stringify(version)}`);
   }
+  let fallback: CachedFunctionSpec | undefined;
+  if (tagged !== undefined) {
+    if (tagged === null || typeof tagged !== "object" || tagged.tags === undefined) {
+      throw new TypeError(`tscaching: keyHelper "${id}": tags must be { tags, tagKeys }`);
+    }
+    checkTagSpecs(id, tagged.tags, tagged.tagKeys);
+    fallback = { v: 1, id, tags: tagged.tags, tagKeys: tagged.tagKeys };
+  }
   // The version this process loaded the function with wins over the one keys.ts was generated with:
   // where they differ (a bundler build whose versions come from the syntax while keys.ts was
   // generated with the checker, or a keys.ts older than the build), the key is the one calls use.
-  const helper = (...args: A) =>
-    (checkRegistered(id), buildKey(state().options.namespace, id, args, registeredVersion(id) ?? version) as CacheKey<T>);
+  const helper = (...args: A) => {
+    checkRegistered(id);
+    return keyOfCall(id, args, registeredVersion(id) ?? version, fallback) as CacheKey<T>;
+  };
   Object.defineProperty(helper, "id", { value: id, enumerable: true });
   Object.defineProperty(helper, "name", { value: id });
   return helper as unknown as KeyHelper<A, T>;
+}
+
+/**
+ * The key of a call of `id` built with `version`; when its spec (the loaded module's, else what
+ * keys.ts said: `fallback`) tells which key part each tag value is, this process learns the key's
+ * tag values, so writes to it stamp them.
+ */
+function keyOfCall(id: string, args: readonly unknown[], version: string | undefined, fallback?: CachedFunctionSpec): string {
+  const { namespace } = state().options;
+  const key = buildKey(namespace, id, args, version);
+  learnKeyTags(registeredSpec(id, version) ?? fallback, namespace, key, args);
+  return key;
 }
 
 async function guarded<R>(key: string, fallback: R, op: () => Promise<R>): Promise<R> {
@@ -79,10 +114,10 @@ async function guarded<R>(key: string, fallback: R, op: () => Promise<R>): Promi
   }
 }
 
-function encodeFor(key: string, value: unknown, generation: number): string | undefined {
+function encodeFor(key: string, value: unknown, generation: number, stamp: Stamp | undefined): string | undefined {
   let encoded: string;
   try {
-    encoded = encodeEntry(value, generation);
+    encoded = encodeEntry(value, generation, undefined, stamp);
   } catch (error) {
     report(new CacheError("EENCODE", `tscaching: value for ${key} cannot be cached (${(error as Error).message})`, { key, cause: error }));
     return undefined;
@@ -120,11 +155,26 @@ async function written<R>(key: string, op: () => Promise<R>): Promise<R> {
   }
 }
 
+/**
+ * The tag values of `key` this process knows (tag-keys.ts) and their generations (read in parallel
+ * when not known fresh); `undefined` for an untagged key or one whose tag values it never learnt.
+ */
+function tagReadOf(key: string): TagRead | undefined {
+  const bases = keyTagsOf(key);
+  if (bases === undefined) return undefined;
+  const { backend, options } = state();
+  return { bases, known: tagGenerations(backend, bases, backend.inProcess ? Infinity : options.invalidationCheck), learnable: false };
+}
+
 async function write(kind: "set" | "add" | "replace", key: string, value: unknown, ttl?: number): Promise<boolean> {
   const seconds = ttlOf(ttl);
   const { backend, options } = state();
   return written(key, () => guarded(key, false, async () => {
-    const encoded = encodeFor(key, value, await writeGeneration(backend, key, options.invalidationCheck));
+    // A tagged function's key: stamp the generations of its tag values, so the next call reads the
+    // write (unknown tag values: no stamp, stale once one of them was invalidated; see tag-keys.ts).
+    const tags = tagReadOf(key);
+    const [generation, stamp] = await Promise.all([writeGeneration(backend, key, options.invalidationCheck), tags?.known]);
+    const encoded = encodeFor(key, value, generation, stamp);
     if (encoded === undefined) return false;
     if (kind === "set") {
       await backend.set(key, encoded, seconds);
@@ -132,19 +182,25 @@ async function write(kind: "set" | "add" | "replace", key: string, value: unknow
     }
     if (kind === "replace") return backend.replace(key, encoded, seconds); // a lease is replaced too: the write wins
     if (await backend.add(key, encoded, seconds)) return true;
-    // Only a computation's lease is there: an add finds no entry, and wins over the computation.
+    // Only a computation's lease, or an entry an invalidation made stale, is there: an add finds no
+    // entry, and wins over the computation.
     const found = await backend.gets(key);
-    return found !== undefined && isLease(found.value) && backend.cas(key, encoded, seconds, found.cas);
+    return found !== undefined && isAbsent(key, found.value, generation, tags?.bases, stamp) &&
+      backend.cas(key, encoded, seconds, found.cas);
   }));
 }
 
-function isLease(raw: Buffer | string): boolean {
-  return raw.length === LEASE_VALUE.length && raw.toString() === LEASE_VALUE;
+/** Whether a stored value reads as no entry: a lease, or an entry of an older group or tag generation. */
+function isAbsent(key: string, raw: Buffer | string, generation: number, bases: readonly string[] | undefined,
+                  stamp: Stamp | undefined): boolean {
+  const tags = bases && stamp && { bases, known: stamp, learnable: false };
+  const kind = classify(state().backend, groupOf(key), parseEntry(raw), generation, tags).kind;
+  return kind === "lease" || kind === "stale";
 }
 
 async function read(key: string): Promise<{ value: unknown } | undefined> {
   const { backend, options } = state();
-  const entry = await guarded(key, undefined, () => readEntry(backend, key, options.invalidationCheck));
+  const entry = await guarded(key, undefined, () => readEntry(backend, key, options.invalidationCheck, tagReadOf(key)));
   if (entry?.kind === "corrupt") report(new CacheError("EDECODE", `tscaching: unreadable entry at ${key} treated as a miss`, { key }));
   return entry?.kind === "hit" ? { value: entry.value } : undefined;
 }
@@ -181,7 +237,7 @@ export const cache = {
    */
   keyOf<T>(id: string, args: readonly unknown[]): CacheKey<T> {
     checkRegistered(id);
-    return buildKey(state().options.namespace, id, args, registeredVersion(id)) as CacheKey<T>;
+    return keyOfCall(id, args, registeredVersion(id)) as CacheKey<T>;
   },
   /** The value, or `undefined` on a miss (a cached `undefined` also reads as `undefined`). */
   async get<K extends CacheKey<any>>(key: K): Promise<ValueOf<K> | undefined> {

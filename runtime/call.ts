@@ -12,7 +12,7 @@
 import type { CasToken } from "./backends/backend";
 import { clock } from "./clock";
 import { CacheError, type ResolvedOptions } from "./config";
-import { classify, decodeHit, encodeEntry, readEntryThen, type Entry, type Read } from "./entries";
+import { classify, decodeHit, encodeEntry, readEntryThen, type Entry, type Read, type Stamp, type TagCheck, type TagRead } from "./entries";
 import { begin, hasWaiters, join, joinable, land, OWN, type Flight, type Outcome } from "./flights";
 import { generationOf } from "./groups";
 import { KeyEncodeError } from "./keys";
@@ -24,7 +24,8 @@ import { parseFor } from "./shared-values";
 import { refresh } from "./stale";
 import { backendError, events, listening, report, state } from "./state";
 import { encodeResult, releaseLease, storeOver, storeTtl, takeLease } from "./store";
-import { callTagBases, tagGenerations, taggedKey } from "./tags";
+import { rememberKeyTags, tagBasesOf } from "./tag-keys";
+import { tagGenerations } from "./tags";
 
 export { cachedFunctions, defineCached, Uncached, type CachedFunction, type CachedFunctionSpec } from "./registry";
 export { lockKeyOf } from "./lock";
@@ -57,16 +58,15 @@ export function cachedCall<T>(spec: CachedFunctionSpec, args: readonly unknown[]
 
 function cachedCallOrThrow<T>(spec: CachedFunctionSpec, args: readonly unknown[], fn: Body<T>,
                               tagValues: readonly unknown[] | undefined): Promise<T> {
-  const { options, backend } = state();
+  const { options } = state();
   if (!options.enabled) return invoke(fn);
   const fnSpec = (spec as CachedFunction).hits !== undefined ? spec as CachedFunction : defineCached(spec);
   const prefix = prefixOf(fnSpec, options.namespace);
-  const group = prefix.prefix;
   let key: string;
-  let bases: string[] | undefined;
+  let bases: readonly string[] | undefined;
   try {
     key = keyOf(prefix, args);
-    if (fnSpec.tags !== undefined && fnSpec.tags.length > 0) bases = callTagBases(options.namespace, fnSpec.tags, tagValues ?? []);
+    if (fnSpec.tags !== undefined && fnSpec.tags.length > 0) bases = tagBasesOf(fnSpec, options.namespace, tagValues ?? []);
   } catch (error) {
     fnSpec.errors++;
     const path = error instanceof KeyEncodeError ? ` at ${error.path}` : "";
@@ -74,34 +74,21 @@ function cachedCallOrThrow<T>(spec: CachedFunctionSpec, args: readonly unknown[]
       { id: spec.id, cause: error }));
     return invoke(fn);
   }
-  if (bases === undefined) return cachedKeyCall(fnSpec, key, group, fn);
-  // A tagged call's key carries its tags' generations (tags.ts): known ones cost nothing.
-  let generations: readonly number[] | Promise<number[]>;
-  try {
-    generations = tagGenerations(backend, bases, backend.inProcess ? Infinity : options.invalidationCheck);
-  } catch (error) {
-    return failedTags(fnSpec, key, fn, error);
-  }
-  if (!(generations instanceof Promise)) return cachedKeyCall(fnSpec, taggedKey(key, generations), group, fn);
-  return generations.then((known) => cachedKeyCall(fnSpec, taggedKey(key, known), group, fn),
-    (error: unknown) => failedTags(fnSpec, key, fn, error));
+  return cachedKeyCall(fnSpec, key, prefix.prefix, fn, bases);
 }
 
-/** The tags' generations could not be read: the cache is down; answer from the function. */
-function failedTags<T>(spec: CachedFunction, key: string, fn: Body<T>, error: unknown): Promise<T> {
-  spec.errors++;
-  report(backendError(error, { id: spec.id, key }));
-  return invoke(fn);
-}
-
-/** The cached call of one key (tag generations already in it). */
-function cachedKeyCall<T>(fnSpec: CachedFunction, key: string, group: string, fn: Body<T>): Promise<T> {
+/**
+ * The cached call of one key. A tagged call (`bases`: its tag values' counters) checks the entry's
+ * tag stamp against the generations it knows, read in parallel with the entry when not known fresh.
+ */
+function cachedKeyCall<T>(fnSpec: CachedFunction, key: string, group: string, fn: Body<T>,
+                          bases: readonly string[] | undefined): Promise<T> {
   const current = state();
   const { options, backend } = current;
   // `local=`: a live copy in this process answers without I/O (no tier on an in-process backend).
   const tier = fnSpec.local !== undefined ? localTierOf(current) : undefined;
   if (tier !== undefined) {
-    const copy = tier.get(key);
+    const copy = tier.get(key, bases);
     if (copy !== NO_COPY) {
       fnSpec.hits++;
       fnSpec.localHits++;
@@ -109,14 +96,21 @@ function cachedKeyCall<T>(fnSpec: CachedFunction, key: string, group: string, fn
       return Promise.resolve(copy as T);
     }
   }
-  const pending = joinable(key);
+  const pending = joinable(key, backend);
   if (pending) return join(pending, () => invoke(fn));
   // An in-process backend's counters live here, so what this process knows of them is never out of date.
-  const known = generationOf(backend, group, backend.inProcess ? Infinity : options.invalidationCheck);
-  if (backend.peekDerived !== undefined && typeof known === "number") {
+  const window = backend.inProcess ? Infinity : options.invalidationCheck;
+  const known = generationOf(backend, group, window);
+  let tags: TagRead | undefined;
+  if (bases !== undefined) {
+    rememberKeyTags(key, bases);
+    tags = { bases, known: tagGenerations(backend, bases, window), learnable: fnSpec.tagKeys !== undefined };
+  }
+  if (backend.peekDerived !== undefined && typeof known === "number" && !(tags?.known instanceof Promise)) {
     // The in-process backend answers at once: a fresh hit needs no promise but the one returned.
     const parsed = backend.peekDerived(key, parseFor(options), options.memory.shareValues, true);
-    const entry = classify(backend, group, parsed, known);
+    const entry = classify(backend, group, parsed, known,
+      tags as TagCheck | undefined);
     if (entry.kind === "hit" && entry.softExpiry === undefined) {
       fnSpec.hits++;
       if (listening.hit) events.emit("hit", { id: fnSpec.id, key });
@@ -124,10 +118,15 @@ function cachedKeyCall<T>(fnSpec: CachedFunction, key: string, group: string, fn
     }
   }
   const bound = boundOf(fnSpec, options);
-  const flight = begin(key, bound);
+  // The flight remembers the tag generations known now (the array just read when they were fresh).
+  const flight = begin(key, bound, backend, bases, tags !== undefined && !(tags.known instanceof Promise) ? tags.known : undefined);
   return readEntryThen(backend, key, group, known,
-    (entry, read) => answer(fnSpec, key, fn, flight, bound, entry, read, tier), (error) => failed(fnSpec, fn, flight, error));
+    (entry, read, stamp) => answer(fnSpec, key, fn, flight, bound, entry, read, tier, tags, stamp),
+    (error) => failed(fnSpec, fn, flight, error), tags);
 }
+
+/** A tagged call's tag counters and the generations its read checked the entry against (and stamps with). */
+type Tagged = TagRead & { readonly known: Stamp };
 
 /** Longest wait (ms) on another caller's computation of a key of `spec`. */
 function boundOf(spec: CachedFunction, options: ResolvedOptions): number {
@@ -199,7 +198,8 @@ function settle<T>(flight: Flight, computed: Promise<Computed<T>>, spec?: Cached
 
 /** What a read of the key means for this call: the cached value, or a computation. */
 function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Flight, bound: number,
-                   entry: Entry, read: Read, tier: LocalTier | undefined): T | Promise<T> {
+                   entry: Entry, read: Read, tier: LocalTier | undefined, tagRead: TagRead | undefined,
+                   stamp: Stamp | undefined): T | Promise<T> {
   try {
     if (entry.kind === "hit") {
       const softExpiry = entry.softExpiry;
@@ -214,7 +214,7 @@ function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Fligh
         land(flight, hasWaiters(flight) ? copiesOfRead(read!.value) : OWN);
         spec.staleServes++;
         if (events.listenerCount("stale") > 0) events.emit("stale", { id: spec.id, key, age: clock.now() - softExpiry });
-        refresh(spec, key, fn, entry.generation, read?.cas);
+        refresh(spec, key, fn, entry.generation, read?.cas, stamp);
         return entry.value as T;
       }
       // Past its ttl and this function (no longer) allows stale values: a miss.
@@ -236,8 +236,10 @@ function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Fligh
     throw error;
   }
   const cas = read?.cas;
-  return settle(flight, spec.lock ? computeLocked(spec, key, fn, bound, entry.generation, cas)
-    : compute(spec, key, fn, bound, entry.generation, cas), spec, tier);
+  // What a computed value is stamped with: the tag generations the read checked against.
+  const tags: Tagged | undefined = tagRead && stamp && { bases: tagRead.bases, known: stamp, learnable: tagRead.learnable };
+  return settle(flight, spec.lock ? computeLocked(spec, key, fn, bound, entry.generation, cas, tags)
+    : compute(spec, key, fn, bound, entry.generation, cas, tags?.known), spec, tier);
 }
 
 /**
@@ -246,17 +248,17 @@ function answer<T>(spec: CachedFunction, key: string, fn: Body<T>, flight: Fligh
  * The lease is taken before the function starts, so any write after the function began wins.
  */
 async function compute<T>(spec: CachedFunction, key: string, fn: Body<T>, bound: number, generation: number,
-                          cas: CasToken | undefined): Promise<Computed<T>> {
+                          cas: CasToken | undefined, stamp: Stamp | undefined): Promise<Computed<T>> {
   const version = cas ?? await takeLease(spec, key, bound);
   let value: T | Uncached<T>;
   try {
     value = await fn();
   } catch (error) {
-    if (spec.errorsTtl) await storeRejection(spec, key, error, generation, version);
+    if (spec.errorsTtl) await storeRejection(spec, key, error, generation, version, stamp);
     else if (version !== cas) releaseLease(key, version);
     throw error;
   }
-  const encoded = value instanceof Uncached ? undefined : encodeResult(spec, key, value, generation);
+  const encoded = value instanceof Uncached ? undefined : encodeResult(spec, key, value, generation, stamp);
   if (encoded === undefined) {
     // Nothing to store: give up the lease this call took (an entry it found stays as it was).
     if (version !== cas) releaseLease(key, version);
@@ -268,19 +270,19 @@ async function compute<T>(spec: CachedFunction, key: string, fn: Body<T>, bound:
 
 /** A cold key of a `lock` function (see lock.ts). */
 async function computeLocked<T>(spec: CachedFunction, key: string, fn: Body<T>, bound: number, generation: number,
-                                cas: CasToken | undefined): Promise<Computed<T>> {
+                                cas: CasToken | undefined, tags: Tagged | undefined): Promise<Computed<T>> {
   const lockKey = lockKeyOf(key);
   if (await takeLock(spec, lockKey)) {
     try {
-      return await compute(spec, key, fn, bound, generation, cas);
+      return await compute(spec, key, fn, bound, generation, cas, tags?.known);
     } finally {
       releaseLock(lockKey);
     }
   }
-  const waited = await awaitHolder(spec, key, lockKey, cas);
+  const waited = await awaitHolder(spec, key, lockKey, cas, tags);
   if (waited.kind === "compute") {
     // Compute over the version last seen while waiting (a lease is taken when the key held nothing).
-    return compute(spec, key, fn, bound, generation, waited.cas);
+    return compute(spec, key, fn, bound, generation, waited.cas, tags?.known);
   }
   const { entry, read } = waited;
   if (entry.kind === "rejected") throw rejectionOf(entry);

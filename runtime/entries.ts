@@ -5,6 +5,9 @@
  *   `cache.incr`/`decr` stay atomic on the server. Only 1-15 digits (and memcached's space padding) make a counter.
  * - Everything else goes through the codec (magic, version, length, payload).
  * - An entry written under a group generation above 0 starts with `\u0002<gen>:` (see groups.ts).
+ * - After that, an entry of a tagged function (`tags=`) carries its tag stamp `\u0006<g1>.<g2>:`: the
+ *   generations its writer knew for the function's tag values, in the order of the spec's tags (see
+ *   tags.ts). No stamp means every generation 0, so entries written before any invalidation cost nothing.
  * - After that, an entry of a function tagged `stale=` starts with `\u0003<soft expiry>:`: the time
  *   (ms since the epoch, the writer's clock) its ttl runs out. memcached itself keeps it for ttl +
  *   stale seconds. Functions without `stale=` store no envelope, so their entries cost nothing more.
@@ -19,6 +22,9 @@
 import type { Backend, Versioned } from "./backends/backend";
 import { decodeValue, encodeValue } from "./codec";
 import { generationOf, groupOf, learn, splitGeneration, withGeneration } from "./groups";
+import { isOutdated, splitStamp, TAG_STAMP, withStamp, type Stamp, type TagCheck } from "./tag-stamps";
+
+export type { Stamp, TagCheck } from "./tag-stamps";
 
 // memcached pads a counter that shrank with spaces ("12" decremented by 10 reads "2 ").
 const COUNTER = /^\d{1,15} *$/;
@@ -32,16 +38,16 @@ export const LEASE_VALUE = "\u0005lease";
  * Encode a value written under `generation`; with `softExpiry` (ms since the epoch) wrapped in the
  * stale envelope. Throws `ValueEncodeError` for what cannot be stored.
  */
-export function encodeEntry(value: unknown, generation: number, softExpiry?: number): string {
+export function encodeEntry(value: unknown, generation: number, softExpiry?: number, stamp?: Stamp): string {
   const encoded = typeof value === "number" && Number.isSafeInteger(value) && value >= 0 && !Object.is(value, -0) && value < 1e15
     ? String(value)
     : encodeValue(value);
-  return withGeneration(softExpiry === undefined ? encoded : `\u0003${Math.floor(softExpiry)}:${encoded}`, generation);
+  return withGeneration(withStamp(softExpiry === undefined ? encoded : `\u0003${Math.floor(softExpiry)}:${encoded}`, stamp), generation);
 }
 
 /** Encode a cached rejection: its name and message only, never the error object itself. */
-export function encodeRejection(name: string, message: string, generation: number): string {
-  return withGeneration(`\u0004${encodeValue([name, message])}`, generation);
+export function encodeRejection(name: string, message: string, generation: number, stamp?: Stamp): string {
+  return withGeneration(withStamp(`\u0004${encodeValue([name, message])}`, stamp), generation);
 }
 
 function decodeStored(raw: Buffer | string): { value: unknown } | undefined {
@@ -99,6 +105,8 @@ function decodeBody(rest: Buffer | string, generation: number): Entry {
  */
 export interface ParsedEntry {
   readonly generation: number;
+  /** The tag stamp, when the entry has one (none reads as every generation 0). */
+  readonly stamp?: Stamp;
   readonly body: Entry;
 }
 
@@ -109,22 +117,46 @@ const LEASED: ParsedEntry = { generation: -2, body: { kind: "lease", generation:
 export function parseEntry(raw: Buffer | string): ParsedEntry {
   const first = typeof raw === "string" ? raw.charCodeAt(0) : raw[0];
   if (first === LEASE) return LEASED;
-  // Generation 0 (never invalidated) has no prefix: nothing to split.
-  if (first !== 2) return { generation: 0, body: decodeBody(raw, 0) };
-  const { generation, rest } = splitGeneration(raw);
+  // Generation 0 (never invalidated) and no tag stamp: nothing to split.
+  if (first !== 2 && first !== TAG_STAMP) return { generation: 0, body: decodeBody(raw, 0) };
+  const { generation, rest } = first === 2 ? splitGeneration(raw) : { generation: 0, rest: raw };
   if (generation < 0) return UNREADABLE;
-  return { generation, body: decodeBody(rest, generation) };
+  if (at(rest, 0) !== TAG_STAMP) return { generation, body: decodeBody(rest, generation) };
+  const split = splitStamp(rest);
+  if (split === undefined) return UNREADABLE;
+  return { generation, stamp: split.stamp, body: decodeBody(from(rest, split.at), generation) };
 }
 
 /**
- * Classify a parsed entry against the generation this process knows for its group (`current`).
- * An entry written under a newer generation teaches this process that another one invalidated.
+ * The group generation and tag stamp of a stored entry, without decoding its value (what the local
+ * tier keeps beside a copy); generation -1 for an unreadable prefix.
  */
-export function classify(backend: Backend, group: string, parsed: ParsedEntry | undefined, current: number): Entry {
+export function entryStamps(raw: Buffer | string): { generation: number; stamp: Stamp | undefined } {
+  const first = at(raw, 0);
+  if (first !== 2 && first !== TAG_STAMP) return { generation: 0, stamp: undefined };
+  const { generation, rest } = first === 2 ? splitGeneration(raw) : { generation: 0, rest: raw };
+  if (generation < 0 || at(rest, 0) !== TAG_STAMP) return { generation, stamp: undefined };
+  const split = splitStamp(rest);
+  return split === undefined ? { generation: -1, stamp: undefined } : { generation, stamp: split.stamp };
+}
+
+/**
+ * Classify a parsed entry against the generation this process knows for its group (`current`) and,
+ * for a tagged call, for its tag values (`tags`). An entry written under a newer generation teaches
+ * this process that another one invalidated; one written under an older one is `stale`.
+ */
+export function classify(backend: Backend, group: string, parsed: ParsedEntry | undefined, current: number, tags?: TagCheck): Entry {
   if (parsed === undefined) return { kind: "miss", generation: current };
   const { generation } = parsed;
   if (generation < 0) return { kind: generation === -2 ? "lease" : "corrupt", generation: current };
   if (generation < current) return { kind: "stale", generation: current };
+  if (tags !== undefined) {
+    const stamp = parsed.stamp;
+    if (isOutdated(stamp, tags.known)) return { kind: "stale", generation: current };
+    if (stamp !== undefined && tags.learnable) {
+      for (let i = 0; i < tags.known.length; i++) if (stamp[i] > tags.known[i]) learn(backend, tags.bases[i], stamp[i]);
+    }
+  }
   if (generation > current) learn(backend, group, generation);
   return parsed.body;
 }
@@ -136,21 +168,44 @@ export function classify(backend: Backend, group: string, parsed: ParsedEntry | 
 export type Read = Versioned | undefined;
 
 /**
- * Read `key` of `group` against its generation `known` (a number: what this process knows; a
- * promise: a re-read of the counter, made in parallel) and hand the entry, with what was read, to
- * `onEntry`. Backend failures go to `onError` when given, else reject. One promise beyond the backend's.
+ * A tagged read: the counters of its tag values and their generations, known (an array) or being
+ * read (a promise, made in parallel with the entry's read; see tags.ts `tagGenerations`).
  */
-export function readEntryThen<R>(backend: Backend, key: string, group: string, known: number | Promise<number>,
-                                 onEntry: (entry: Entry, read: Read) => R | PromiseLike<R>,
-                                 onError?: (error: unknown) => R | PromiseLike<R>): Promise<R> {
-  return typeof known === "number"
-    ? backend.gets(key).then((found) => onEntry(entryFrom(backend, group, found?.value, known), found), onError)
-    : Promise.all([backend.gets(key), known])
-      .then(([found, current]) => onEntry(entryFrom(backend, group, found?.value, current), found), onError);
+export interface TagRead {
+  readonly bases: readonly string[];
+  readonly known: Stamp | Promise<Stamp>;
+  readonly learnable: boolean;
 }
 
-function entryFrom(backend: Backend, group: string, raw: Buffer | string | undefined, current: number): Entry {
-  return classify(backend, group, raw === undefined ? undefined : parseEntry(raw), current);
+/**
+ * Read `key` of `group` against its generation `known` (a number: what this process knows; a
+ * promise: a re-read of the counter, made in parallel) and, for a tagged call, its tags' generations
+ * (`tags`, read in parallel too), and hand the entry, with what was read and the tag generations it
+ * was checked against (what a computed value is stamped with), to `onEntry`. Backend failures go to
+ * `onError` when given, else reject. One promise beyond the backend's.
+ */
+export function readEntryThen<R>(backend: Backend, key: string, group: string, known: number | Promise<number>,
+                                 onEntry: (entry: Entry, read: Read, stamp: Stamp | undefined) => R | PromiseLike<R>,
+                                 onError?: (error: unknown) => R | PromiseLike<R>, tags?: TagRead): Promise<R> {
+  if (tags === undefined) {
+    return typeof known === "number"
+      ? backend.gets(key).then((found) => onEntry(entryFrom(backend, group, found?.value, known, undefined), found, undefined), onError)
+      : Promise.all([backend.gets(key), known])
+        .then(([found, current]) => onEntry(entryFrom(backend, group, found?.value, current, undefined), found, undefined), onError);
+  }
+  const { bases, learnable } = tags;
+  const stamp = tags.known;
+  if (typeof known === "number" && !(stamp instanceof Promise)) {
+    return backend.gets(key).then((found) =>
+      onEntry(entryFrom(backend, group, found?.value, known, tags as TagCheck), found, stamp), onError);
+  }
+  return Promise.all([backend.gets(key), known, stamp]).then(([found, current, generations]) =>
+    onEntry(entryFrom(backend, group, found?.value, current, { bases, known: generations, learnable }), found, generations), onError);
+}
+
+function entryFrom(backend: Backend, group: string, raw: Buffer | string | undefined, current: number,
+                   tags: TagCheck | undefined): Entry {
+  return classify(backend, group, raw === undefined ? undefined : parseEntry(raw), current, tags);
 }
 
 /** Decode the value of a stored hit again: a copy for another caller. */
@@ -164,7 +219,7 @@ export function decodeHit(raw: Buffer | string): unknown {
  * process's knowledge of the generation is fresh; otherwise the generation is re-read in parallel.
  * Rejects when the backend does.
  */
-export function readEntry(backend: Backend, key: string, window: number): Promise<Entry> {
+export function readEntry(backend: Backend, key: string, window: number, tags?: TagRead): Promise<Entry> {
   const group = groupOf(key);
   let known: number | Promise<number>;
   try {
@@ -172,7 +227,7 @@ export function readEntry(backend: Backend, key: string, window: number): Promis
   } catch (error) {
     return Promise.reject(error);
   }
-  return readEntryThen(backend, key, group, known, (entry) => entry);
+  return readEntryThen(backend, key, group, known, (entry) => entry, undefined, tags);
 }
 
 /** The generation a write to `key` must carry (read from the cache when not known fresh). */

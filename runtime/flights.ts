@@ -5,6 +5,9 @@
  * - **No joining across a write.** A write through `cache.*` to a key (or `invalidate()` of its
  *   group) detaches the flights under way for it: a call that starts after the write starts a
  *   flight of its own and never receives what a computation begun before the write produced.
+ *   A tagged call's flight remembers the generations this process knew for its tag values when it
+ *   began; once this process knows a newer one (its own `invalidateTag()`, or a `learn()` of
+ *   another process's), a new call does not join it.
  * - **Bounded waits.** A joiner waits at most until the flight's deadline (its start plus the
  *   function's `timeout=` or `flightTimeout`), then runs the function itself; the flight is
  *   detached at its deadline, so a hung computation never blocks its key. At most
@@ -12,8 +15,9 @@
  * - **A copy per caller.** Joiners do not share the leader's object: each decodes its own copy of
  *   the encoded result (or runs its own call when there is nothing to copy).
  */
+import type { Backend } from "./backends/backend";
 import { clock } from "./clock";
-import { groupOf } from "./groups";
+import { groupOf, knownGeneration } from "./groups";
 
 /** Most callers waiting on one flight; past it, a caller starts a new flight. */
 export const MAX_WAITERS = 10_000;
@@ -33,6 +37,9 @@ export interface Flight {
   waiters: Waiter[] | undefined;
   /** Cancels the deadline timer (armed at the first join only: a lone caller costs no timer). */
   cancel: (() => void) | undefined;
+  /** A tagged call's tag counters and the generations known for them when it began. */
+  readonly bases?: readonly string[];
+  readonly stamp?: readonly number[];
 }
 
 /** How a flight ended, for its joiners. */
@@ -47,15 +54,26 @@ export const OWN: Outcome = { kind: "own" };
 
 const inflight = new Map<string, Flight>();
 
-/** The flight a new call of `key` may join, if any (past its deadline or full, it is detached). */
-export function joinable(key: string): Flight | undefined {
+/**
+ * The flight a new call of `key` may join, if any (past its deadline, full, or begun under tag
+ * generations older than `backend`'s known ones, it is detached).
+ */
+export function joinable(key: string, backend?: Backend): Flight | undefined {
   const flight = inflight.get(key);
   if (flight === undefined) return undefined;
-  if (clock.now() >= flight.deadline || (flight.waiters?.length ?? 0) >= MAX_WAITERS) {
+  if (clock.now() >= flight.deadline || (flight.waiters?.length ?? 0) >= MAX_WAITERS || isOutrun(flight, backend)) {
     inflight.delete(key);
     return undefined;
   }
   return flight;
+}
+
+/** Whether this process learnt of an invalidation of one of the flight's tag values since it began. */
+function isOutrun(flight: Flight, backend: Backend | undefined): boolean {
+  const { bases, stamp } = flight;
+  if (bases === undefined || backend === undefined) return false;
+  for (let i = 0; i < bases.length; i++) if (knownGeneration(backend, bases[i]) > stamp![i]) return true;
+  return false;
 }
 
 /** Wait on `flight`, at most until its deadline; then `run` (the caller's own call). */
@@ -66,9 +84,16 @@ export function join<T>(flight: Flight, run: () => Promise<T>): Promise<T> {
   });
 }
 
-/** Start the flight of `key`; joiners wait on it for at most `bound` ms. */
-export function begin(key: string, bound: number): Flight {
-  const flight: Flight = { key, deadline: clock.now() + bound, waiters: undefined, cancel: undefined };
+/**
+ * Start the flight of `key`; joiners wait on it for at most `bound` ms. A tagged call gives its tag
+ * counters (`bases`) and the generations `backend` knows for them now (`known`, else looked up).
+ */
+export function begin(key: string, bound: number, backend?: Backend, bases?: readonly string[],
+                      known?: readonly number[]): Flight {
+  const flight: Flight = bases === undefined || backend === undefined
+    ? { key, deadline: clock.now() + bound, waiters: undefined, cancel: undefined }
+    : { key, deadline: clock.now() + bound, waiters: undefined, cancel: undefined, bases,
+      stamp: known ?? bases.map((base) => knownGeneration(backend, base)) };
   inflight.set(key, flight);
   return flight;
 }

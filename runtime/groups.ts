@@ -122,6 +122,15 @@ export function generationOf(backend: Backend, group: string, window: number, no
   return fresh ? entry.value : read(backend, group, entry);
 }
 
+/**
+ * The generation this process knows for `group` (0 when it knows none), fresh or not, without any
+ * read: what the local tier and flights compare with, so that a `learn()` (an entry with a newer
+ * generation, an `invalidate()` here, a message from another process) takes effect at once.
+ */
+export function knownGeneration(backend: Backend, group: string): number {
+  return knownBackend === backend ? known.get(group)?.value ?? 0 : 0;
+}
+
 /** How many counters this process remembers; for tests. */
 export function knownCount(): number {
   return known.size;

@@ -6,11 +6,14 @@
  *
  * Consistency:
  * - A write or invalidation made through this process (`cache.set/replace/add/delete/incr/decr`,
- *   `invalidate()`, `flushAll()`) drops the copies it concerns before and after it runs: seen at once.
+ *   `invalidate()`, `flushAll()`) drops the copies it concerns before and after it runs, and an
+ *   `invalidateTag()` raises the generations every hit compares with (below): seen at once.
  * - One made by another process is seen once the copy is `local` seconds old (memcached has no
  *   pub/sub): a copy never outlives its function's `local=` (nor its ttl). Another process's
- *   `invalidate()` may take `invalidationCheck` more: the copy was read under the group generation
- *   this process knew then.
+ *   `invalidate()` or `invalidateTag()` within `local` plus `invalidationCheck` (the copy may be read
+ *   under a generation this process still trusted), and as soon as this process learns the new
+ *   generation (a read, or anything that calls `learn()`): a copy keeps the group generation and tag
+ *   stamp it was stored with, and each hit compares them with the generations known now.
  * - Writes win: a copy is filled only by a call whose flight is still attached when its result is
  *   known (see flights.ts: every write to the key, or its group, detaches the flights under way),
  *   and a computed result only when its CAS store succeeded. So a computation or read begun
@@ -27,9 +30,9 @@ import { LRUCache } from "lru-cache";
 import type { Backend } from "./backends/backend";
 import { clock, recentNow } from "./clock";
 import type { ResolvedOptions } from "./config";
-import { decodeHit } from "./entries";
+import { decodeHit, entryStamps, type Stamp } from "./entries";
 import { isAttached, type Flight } from "./flights";
-import { groupOf } from "./groups";
+import { groupOf, knownGeneration } from "./groups";
 import type { CachedFunction } from "./registry";
 import { deepFreeze } from "./shared-values";
 
@@ -41,6 +44,10 @@ interface Copy {
   readonly raw: Buffer | string;
   /** When the copy stops being served (ms, runtime clock). */
   readonly expires: number;
+  /** Its group, and the group generation and tag stamp it was written under. */
+  readonly group: string;
+  readonly generation: number;
+  readonly stamp: Stamp | undefined;
   /** With `shareValues`: the one decoded, deep-frozen value (decoded at the first hit). */
   shared?: { value: unknown };
 }
@@ -50,8 +57,10 @@ export class LocalTier {
   readonly #copies: LRUCache<string, Copy>;
   readonly #shareValues: boolean;
   readonly #defaultTtl: number;
+  readonly #backend: Backend;
 
-  constructor(options: ResolvedOptions["local"], defaultTtl: number) {
+  constructor(options: ResolvedOptions["local"], defaultTtl: number, backend: Backend) {
+    this.#backend = backend;
     this.#shareValues = options.shareValues;
     this.#defaultTtl = defaultTtl;
     this.#copies = new LRUCache<string, Copy>({
@@ -62,11 +71,15 @@ export class LocalTier {
     });
   }
 
-  /** The value of a live copy of `key` (a fresh decode, or the shared frozen one), or {@link NO_COPY}. */
-  get(key: string): unknown {
+  /**
+   * The value of a live copy of `key` (a fresh decode, or the shared frozen one), or {@link NO_COPY}.
+   * A tagged call gives its tag counters (`bases`): a copy stamped before a generation this process
+   * now knows for one of them, or for its group, is no copy.
+   */
+  get(key: string, bases?: readonly string[]): unknown {
     const copy = this.#copies.get(key);
     if (copy === undefined) return NO_COPY;
-    if (recentNow() >= copy.expires) {
+    if (recentNow() >= copy.expires || this.#isOutdated(copy, bases)) {
       this.#copies.delete(key);
       return NO_COPY;
     }
@@ -77,6 +90,13 @@ export class LocalTier {
       copy.shared = { value };
     }
     return copy.shared.value;
+  }
+
+  #isOutdated(copy: Copy, bases: readonly string[] | undefined): boolean {
+    if (copy.generation < knownGeneration(this.#backend, copy.group)) return true;
+    if (bases === undefined) return false;
+    for (let i = 0; i < bases.length; i++) if ((copy.stamp?.[i] ?? 0) < knownGeneration(this.#backend, bases[i])) return true;
+    return false;
   }
 
   /**
@@ -92,7 +112,9 @@ export class LocalTier {
     if (ttl > 0) expires = Math.min(expires, now + ttl * 1000);
     if (softExpiry !== undefined) expires = Math.min(expires, softExpiry);
     if (expires <= now) return;
-    this.#copies.set(flight.key, { raw, expires });
+    const { generation, stamp } = entryStamps(raw);
+    if (generation < 0) return;
+    this.#copies.set(flight.key, { raw, expires, group: groupOf(flight.key), generation, stamp });
   }
 
   /** A write to `key` through this process: its copy goes. */
@@ -130,7 +152,7 @@ export function localTierOf(state: TierHolder): LocalTier | undefined {
   if (!state.backend.inProcess) {
     tier = tiers.get(state.backend);
     if (tier === undefined) {
-      tier = new LocalTier(state.options.local, state.options.defaultTtl);
+      tier = new LocalTier(state.options.local, state.options.defaultTtl, state.backend);
       tiers.set(state.backend, tier);
     }
   }

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import type { CasToken } from "./backends/backend";
 import { clock, sleep } from "./clock";
-import { readEntryThen, type Entry, type Read } from "./entries";
+import { readEntryThen, type Entry, type Read, type TagRead } from "./entries";
 import { generationOf, groupOf } from "./groups";
 import { MAX_KEY_LENGTH } from "./keys";
 import type { CachedFunction } from "./registry";
@@ -43,10 +43,12 @@ export type LockWait =
   | { readonly kind: "compute"; readonly cas: CasToken | undefined };
 
 /**
- * Wait for another process's computation of `key` (this one did not get the lock). Resolves with
+ * Wait for another process's computation of `key` (this one did not get the lock), checking what it
+ * reads against the group generation and, for a tagged call, the tag generations (`tags`). Resolves with
  * the entry it stored, or with the version of the key last seen, to compute over it.
  */
-export async function awaitHolder(spec: CachedFunction, key: string, lockKey: string, cas: CasToken | undefined): Promise<LockWait> {
+export async function awaitHolder(spec: CachedFunction, key: string, lockKey: string, cas: CasToken | undefined,
+                                  tags?: TagRead): Promise<LockWait> {
   const { backend, options } = state();
   const group = groupOf(key);
   const deadline = clock.now() + (spec.lock as number) * 1000;
@@ -60,7 +62,7 @@ export async function awaitHolder(spec: CachedFunction, key: string, lockKey: st
     try {
       const known = generationOf(backend, group, options.invalidationCheck);
       [[entry, read], held] = await Promise.all([
-        readEntryThen(backend, key, group, known, (e, r) => [e, r] as const), backend.get(lockKey)]);
+        readEntryThen(backend, key, group, known, (e, r) => [e, r] as const, undefined, tags), backend.get(lockKey)]);
     } catch (error) {
       spec.errors++;
       report(backendError(error, { id: spec.id, key }));

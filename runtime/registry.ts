@@ -41,6 +41,12 @@ export interface CachedFunctionSpec {
    */
   readonly tags?: readonly TagSpec[];
   /**
+   * Per tag value (in the order of the positions `tags` uses), its position among the key's
+   * arguments. Emitted only when every tag argument is a key part: then a key alone tells its tag
+   * values, and writes through keys.ts stamp them (tag-keys.ts).
+   */
+  readonly tagKeys?: readonly number[];
+  /**
    * The function's version (a hash of its code, result type and key parts, or `version=`): its
    * keys are `namespace:id:@version:args`, so entries of another version are never read.
    */
@@ -108,7 +114,7 @@ export function defineCached(spec: CachedFunctionSpec): CachedFunction {
       throw new TypeError(`tscaching: spec "${spec.id}": ${field} must be a number of seconds above 0 and at most 86400`);
     }
   }
-  checkTagSpecs(spec.id, spec.tags);
+  checkTagSpecs(spec.id, spec.tags, spec.tagKeys);
   if (spec.version !== undefined && (typeof spec.version !== "string" || !VERSION_RE.test(spec.version))) {
     throw new TypeError(`tscaching: spec "${spec.id}": version must be 1-32 characters of A-Z a-z 0-9 _ . -`);
   }
@@ -121,6 +127,11 @@ export function defineCached(spec: CachedFunctionSpec): CachedFunction {
   registry.set(name, fn);
   versions.set(spec.id, versions.has(spec.id) && versions.get(spec.id) !== spec.version ? undefined : spec.version);
   return fn;
+}
+
+/** The registered spec of `id` built with `version` (`undefined` when its module has not loaded). */
+export function registeredSpec(id: string, version: string | undefined): CachedFunction | undefined {
+  return registry.get(version === undefined ? id : `${id}\0${version}`);
 }
 
 /** Every cached function registered in this process so far. */

@@ -3,7 +3,7 @@
  * rejection rejects with a reconstruction of it, never the original object.
  */
 import type { CasToken } from "./backends/backend";
-import { encodeRejection } from "./entries";
+import { encodeRejection, type Stamp } from "./entries";
 import type { CachedFunction } from "./registry";
 import { storeOver } from "./store";
 
@@ -22,7 +22,7 @@ export function rejectionOf(entry: { name: string; message: string }): Error {
 
 /** Store a rejection of `spec` for `errors=` seconds, over the version `cas` (writes win here too). */
 export async function storeRejection(spec: CachedFunction, key: string, error: unknown, generation: number,
-                                     cas: CasToken | undefined): Promise<void> {
+                                     cas: CasToken | undefined, stamp?: Stamp): Promise<void> {
   const isError = error instanceof Error;
   const name = isError && typeof error.name === "string" ? error.name : "Error";
   let message: string;
@@ -32,5 +32,5 @@ export async function storeRejection(spec: CachedFunction, key: string, error: u
     message = "(unprintable rejection)";
   }
   if (message.length > MAX_REJECTION_MESSAGE) message = `${message.slice(0, MAX_REJECTION_MESSAGE)}…`;
-  await storeOver(spec, key, encodeRejection(name.slice(0, 200), message, generation), spec.errorsTtl, cas);
+  await storeOver(spec, key, encodeRejection(name.slice(0, 200), message, generation, stamp), spec.errorsTtl, cas);
 }

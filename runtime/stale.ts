@@ -6,6 +6,7 @@
  */
 import type { CasToken } from "./backends/backend";
 import { CacheError } from "./config";
+import type { Stamp } from "./entries";
 import { lockKeyOf, releaseLock, takeLock } from "./lock";
 import { Uncached, type CachedFunction } from "./registry";
 import { encodeResult, storeOver, storeTtl } from "./store";
@@ -16,7 +17,7 @@ const refreshing = new Set<string>();
 
 /** Refresh the stale entry of `key` (read as version `cas`) in the background. */
 export function refresh<T>(spec: CachedFunction, key: string, fn: () => T | Uncached<T> | PromiseLike<T | Uncached<T>>,
-                           generation: number, cas: CasToken | undefined): void {
+                           generation: number, cas: CasToken | undefined, stamp?: Stamp): void {
   if (refreshing.has(key)) return;
   refreshing.add(key);
   void (async () => {
@@ -37,7 +38,7 @@ export function refresh<T>(spec: CachedFunction, key: string, fn: () => T | Unca
         return;
       }
       if (value instanceof Uncached) return;
-      const encoded = encodeResult(spec, key, value, generation);
+      const encoded = encodeResult(spec, key, value, generation, stamp);
       if (encoded !== undefined) await storeOver(spec, key, encoded, storeTtl(spec), cas);
     } catch {
       // The store and the lock report their own failures; nothing may escape a background task.

@@ -8,7 +8,7 @@
  */
 import type { CasToken } from "./backends/backend";
 import { CacheError } from "./config";
-import { byteLength, encodeEntry, LEASE_VALUE } from "./entries";
+import { byteLength, encodeEntry, LEASE_VALUE, type Stamp } from "./entries";
 import type { CachedFunction } from "./registry";
 import { clock } from "./clock";
 import { backendError, report, state } from "./state";
@@ -42,16 +42,18 @@ export function releaseLease(key: string, cas: CasToken | undefined): void {
 }
 
 /**
- * Encode a result for `spec` (with the stale envelope when the function has `stale=`); reports
+ * Encode a result for `spec` (with the stale envelope when the function has `stale=`, and the tag
+ * stamp `stamp` of a tagged function); reports
  * `EENCODE` and gives `undefined` for what cannot be stored.
  */
-export function encodeResult(spec: CachedFunction, key: string, value: unknown, generation: number): string | undefined {
+export function encodeResult(spec: CachedFunction, key: string, value: unknown, generation: number,
+                             stamp?: Stamp): string | undefined {
   const { options } = state();
   const ttl = spec.ttl ?? options.defaultTtl;
   const stale = spec.stale && ttl > 0 ? spec.stale : 0;
   try {
     // stale=: memcached keeps the entry for ttl + stale; the envelope says when the ttl ran out.
-    return encodeEntry(value, generation, stale ? clock.now() + ttl * 1000 : undefined);
+    return encodeEntry(value, generation, stale ? clock.now() + ttl * 1000 : undefined, stamp);
   } catch (error) {
     spec.errors++;
     report(new CacheError("EENCODE", `tscaching: the result of "${spec.id}" cannot be cached (${(error as Error).message}); returned uncached`,

@@ -2,21 +2,22 @@
  * Tags: invalidating "everything about user 42" across every cached function that carries
  * `tags=user(id)`. Each tag value (`user(42)`) has a generation counter, kept like a group's
  * (groups.ts: two copies on two servers, the highest answering copy wins, an invalidation raises
- * every copy it reaches above what it knew). A tagged call puts the generations of its tag values
- * into its key (`…~t<g1>.<g2>`): `invalidateTag()` moves a counter on, so every later call of every
- * function carrying that tag value builds a key no one has written under — a miss — while the old
- * entries simply expire. That is why an invalidation costs one `incr` per server whatever the
- * number of entries, why a computation begun before it can never store over it (it stores under
- * the old key), and why an in-process flight begun before it is never joined (flights are per key).
+ * every copy it reaches above what it knew). A tagged call's key is its plain key (what keys.ts
+ * gives); its entry carries a tag stamp, the generations of its tag values when it was written
+ * (entries.ts), exactly as it carries its group's generation. `invalidateTag()` moves a counter on,
+ * so every entry stamped before reads as stale (a miss, computed again and stored over it) while
+ * nothing else is touched: one `incr` per server, whatever the number of entries.
  *
  * Consistency: the calling process sees the invalidation at once; every other process within
  * `invalidationCheck` ms (it trusts the generations it knows for that long, exactly as for groups).
- * Within the window a tagged hit is one round trip; when the window has passed, the counters are
- * read first (one more round trip, once per window per tag value).
+ * A hit stays one round trip: when a generation is not known fresh, its counter is read in parallel
+ * with the entry. Writes win: a computation begun before an invalidation stores its old stamp,
+ * stale to every process that knows the new generation. Explicit writes (`cache.set` …) stamp the
+ * generations of the key's tag values when this process knows them (tag-keys.ts); otherwise no
+ * stamp, which reads as stale once any of them was ever invalidated: at worst a recomputation.
  */
-import { createHash } from "node:crypto";
 import type { Backend } from "./backends/backend";
-import { MAX_KEY_LENGTH, keyWithPrefix } from "./keys";
+import { keyWithPrefix } from "./keys";
 import { bumpGeneration, generationOf } from "./groups";
 
 declare const tagBrand: unique symbol;
@@ -45,12 +46,21 @@ export function makeTag(name: string, args: readonly unknown[]): CacheTag {
   return { name, args: [...args] };
 }
 
-/** Check a spec's `tags` (from transformed code): TypeError when malformed. */
-export function checkTagSpecs(id: string, tags: unknown): void {
-  if (tags === undefined) return;
-  const ok = Array.isArray(tags) && tags.every((t) => t !== null && typeof t === "object" && typeof t.name === "string" &&
-    TAG_NAME.test(t.name) && Array.isArray(t.args) && t.args.every((i: unknown) => Number.isInteger(i) && (i as number) >= 0));
-  if (!ok) throw new TypeError(`tscaching: spec "${id}": tags must be a list of { name, args: positions }`);
+const isPosition = (i: unknown): boolean => Number.isInteger(i) && (i as number) >= 0;
+
+/** Check a spec's `tags` and `tagKeys` (from transformed code): TypeError when malformed. */
+export function checkTagSpecs(id: string, tags: unknown, tagKeys?: unknown): void {
+  if (tags !== undefined) {
+    const ok = Array.isArray(tags) && tags.every((t) => t !== null && typeof t === "object" && typeof t.name === "string" &&
+      TAG_NAME.test(t.name) && Array.isArray(t.args) && t.args.every(isPosition));
+    if (!ok) throw new TypeError(`tscaching: spec "${id}": tags must be a list of { name, args: positions }`);
+  }
+  if (tagKeys === undefined) return;
+  // One key position per tag value: as many as the tags' argument positions reach.
+  const values = Math.max(0, ...((tags ?? []) as TagSpec[]).flatMap((t) => t.args.map((i) => i + 1)));
+  if (tags === undefined || !Array.isArray(tagKeys) || tagKeys.length !== values || !tagKeys.every(isPosition)) {
+    throw new TypeError(`tscaching: spec "${id}": tagKeys must give the key position of each tag value`);
+  }
 }
 
 /**
@@ -76,16 +86,6 @@ export function tagGenerations(backend: Backend, bases: readonly string[], windo
   const known: Array<number | Promise<number>> = bases.map((base) => generationOf(backend, base, window));
   if (known.every((g) => typeof g === "number")) return known as number[];
   return Promise.all(known);
-}
-
-/** The key of a tagged call under its tag generations (unchanged while every generation is 0). */
-export function taggedKey(key: string, generations: readonly number[]): string {
-  if (generations.every((g) => g === 0)) return key;
-  const suffix = `~t${generations.join(".")}`;
-  if (key.length + suffix.length <= MAX_KEY_LENGTH) return key + suffix;
-  // Too long to append: hash the whole under the function's prefix (its group stays the same).
-  const group = key.slice(0, key.indexOf(":", key.indexOf(":") + 1) + 1);
-  return `${group}#${createHash("sha256").update(key + suffix, "utf8").digest("base64url")}`;
 }
 
 /** Move every tag value in `tags` to a new generation (one `incr` per counter copy, in parallel). */

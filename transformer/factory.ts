@@ -79,6 +79,8 @@ export function createSpecStatement(ts: typeof TS, f: TS.NodeFactory, runtime: T
         f.createPropertyAssignment("name", f.createStringLiteral(tag.name)),
         f.createPropertyAssignment("args", f.createArrayLiteralExpression(positions[i].map((n) => f.createNumericLiteral(n)))),
       ], /*multiLine*/ false)))));
+    const keys = tagKeyPositions(fn);
+    if (keys) props.push(f.createPropertyAssignment("tagKeys", f.createArrayLiteralExpression(keys.map((n) => f.createNumericLiteral(n)))));
   }
   props.push(f.createPropertyAssignment("version", f.createStringLiteral(fn.version)));
   const init = f.createCallExpression(
@@ -111,7 +113,7 @@ export function tagValues(fn: CachedFunction): { parts: ResolvedKeyPart[]; posit
   const parts: ResolvedKeyPart[] = [];
   const seen = new Map<string, number>();
   const positions = (fn.tags ?? []).map((tag) => tag.args.map((part) => {
-    const id = part.kind === "pattern" ? `pattern:${part.names.join(",")}` : `${part.kind}:${part.name}`;
+    const id = partId(part);
     let at = seen.get(id);
     if (at === undefined) {
       at = parts.push(part) - 1;
@@ -120,4 +122,20 @@ export function tagValues(fn: CachedFunction): { parts: ResolvedKeyPart[]; posit
     return at;
   }));
   return { parts, positions };
+}
+
+const partId = (part: ResolvedKeyPart): string =>
+  part.kind === "pattern" ? `pattern:${part.names.join(",")}` : `${part.kind}:${part.name}`;
+
+/**
+ * Per tag value (as {@link tagValues} orders them), its position among the key's arguments: the
+ * spec's `tagKeys`, which lets a key alone tell its tag values (keys.ts writes stamp them). Undefined
+ * when a tag argument is no key part (say `this.tenant` with `key=id`), or when the key is built from
+ * an HTTP request rather than from the key parts.
+ */
+export function tagKeyPositions(fn: CachedFunction): number[] | undefined {
+  if (!fn.tags || (fn.http && !fn.tag.key)) return undefined;
+  const keyIds = fn.keyParts.map(partId);
+  const positions = tagValues(fn).parts.map((part) => keyIds.indexOf(partId(part)));
+  return positions.every((i) => i >= 0) ? positions : undefined;
 }

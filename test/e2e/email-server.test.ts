@@ -103,3 +103,28 @@ test("cached storage: DB.get cached; POST replaces the cached value through keys
   expect((await get("/storage/dave")).status).toBe(404);
   expect(reads("DB")).toBe(3);
 }, 60_000);
+
+test("tags: POST /storage invalidates tags.user(name) — DB.domainOf computes again, DB.get gets the replaced value without a read", async () => {
+  await post("/storage", { username: "erin", email: "erin@example.org" });
+  await post("/storage", { username: "frank", email: "frank@example.com" });
+  const before = reads("DB");
+  expect((await get("/storage/erin")).body).toContain("erin@example.org");
+  expect((await get("/domain/erin")).body).toBe("example.org");
+  expect((await get("/domain/frank")).body).toBe("example.com");
+  expect(reads("DB")).toBe(before + 3);
+  expect((await get("/storage/erin")).body).toContain("erin@example.org");
+  expect((await get("/domain/erin")).body).toBe("example.org");
+  expect(reads("DB")).toBe(before + 3);
+
+  // The POST invalidates everything tagged user("erin"), then replaces DB.get's entry through keys.ts.
+  for (const [n, email, domain] of [[1, "erin@new.example", "new.example"], [2, "erin@third.example", "third.example"]] as const) {
+    await post("/storage", { username: "erin", email });
+    expect((await get("/storage/erin")).body).toContain(email);
+    expect(reads("DB")).toBe(before + 2 + n); // the replaced entry answers, after the invalidation too
+    expect((await get("/domain/erin")).body).toBe(domain);
+    expect(reads("DB")).toBe(before + 3 + n); // the tag invalidated domainOf("erin")
+    expect((await get("/domain/erin")).body).toBe(domain);
+    expect((await get("/domain/frank")).body).toBe("example.com");
+    expect(reads("DB")).toBe(before + 3 + n); // cached again; frank's entry untouched
+  }
+}, 60_000);

@@ -1,5 +1,7 @@
 // The txcaching article's email server on node:http, with both of its approaches:
-//   /storage/<username>  page over a cached DB.get; POST /storage replaces the cached value
+//   /storage/<username>  page over a cached DB.get; POST /storage replaces the cached value and
+//                        invalidates the tag user(<username>)
+//   /domain/<username>   the domain of the email, over a cached DB.domainOf tagged user(<username>)
 //   /page/<username>     cached page (EmailGetter.render); POST /page deletes the cached page
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { DB } from "./db.js";
@@ -42,6 +44,13 @@ export function createEmailServer(): Server {
     if (section === "storage") {
       res.setHeader("content-type", "text/html; charset=utf-8");
       return res.end(setEmailForm("/storage"));
+    }
+    if (section === "domain" && username) {
+      res.setHeader("content-type", "text/plain; charset=utf-8");
+      return void db.domainOf(username).then((domain) => res.end(domain), () => {
+        res.statusCode = 404;
+        res.end("not found");
+      });
     }
     res.setHeader("content-type", "text/html; charset=utf-8");
     res.end(`<!doctype html><html><body><h1>tscaching email server</h1>

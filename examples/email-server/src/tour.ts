@@ -36,8 +36,12 @@ export async function tour(): Promise<void> {
     await request(base, "/storage", { username: "carol", email: "carol@example.org" });
     await request(base, "/storage/carol");
     await request(base, "/storage/carol");
+    await request(base, "/domain/carol");
+    await request(base, "/domain/carol");
+    console.log("  the POST invalidates tags.user(\"carol\") (domainOf) and replaces DB.get's value:");
     await request(base, "/storage", { username: "carol", email: "carol@new.example" });
     await request(base, "/storage/carol");
+    await request(base, "/domain/carol");
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
