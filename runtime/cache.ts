@@ -11,6 +11,7 @@ import { buildKey, VERSION_RE } from "./keys";
 import { backendError, close, events, report, state, type CacheEvents } from "./state";
 import { byteLength, encodeEntry, LEASE_VALUE, readEntry, writeGeneration } from "./entries";
 import { bumpGeneration } from "./groups";
+import { announceFlush, announceGroup, announceKey, announceTags } from "./bus";
 import { existingLocalTier } from "./local-tier";
 import { checkRegistered, markOwnGroup } from "./untransformed";
 import { bumpTags, makeTag, type CacheTag } from "./tags";
@@ -117,6 +118,7 @@ async function written<R>(key: string, op: () => Promise<R>): Promise<R> {
   } finally {
     detachKey(key);
     tier?.drop(key);
+    announceKey(key); // other processes' copies (Redis: bus.ts)
   }
 }
 
@@ -210,6 +212,7 @@ export const cache = {
     }).finally(() => {
       detachGroup(prefix);
       tier?.dropGroup(prefix);
+      announceGroup(prefix);
     });
   },
   /**
@@ -228,7 +231,7 @@ export const cache = {
     return guarded(`${options.namespace}:~tag`, false, async () => {
       await bumpTags(backend, options.namespace, tags);
       return true;
-    });
+    }).finally(() => announceTags(tags));
   },
   /** A tag value by hand, for `invalidateTag`: `cache.tag("user", 42)` is what keys.ts's `tags.user(42)` gives. */
   tag(name: string, ...args: unknown[]): CacheTag {
@@ -273,7 +276,7 @@ export const cache = {
   /** Give an existing entry a new ttl (seconds). */
   touch(key: CacheKey<any>, ttl: number): Promise<boolean> {
     const seconds = ttlOf(ttl);
-    return guarded(key, false, () => state().backend.touch(key, seconds));
+    return guarded(key, false, () => state().backend.touch(key, seconds)).finally(() => announceKey(key));
   },
   /** Remove every entry on every server (all namespaces: memcached's flush_all). */
   flushAll(): Promise<boolean> {
@@ -281,7 +284,7 @@ export const cache = {
     return guarded("*", false, async () => {
       await state().backend.flush();
       return true;
-    });
+    }).finally(announceFlush);
   },
   /** Server statistics by server (`memory` for the in-memory backend). */
   serverStats(): Promise<Record<string, Record<string, string>>> {

@@ -24,6 +24,7 @@ import type { Backend } from "./backends/backend";
 import { clock } from "./clock";
 import type { ResolvedOptions } from "./config";
 import { decodeHit } from "./entries";
+import { listen } from "./bus";
 import { isAttached, type Flight } from "./flights";
 import { groupOf } from "./groups";
 import type { CachedFunction } from "./registry";
@@ -124,6 +125,7 @@ export function localTierOf(state: { readonly options: ResolvedOptions; readonly
   if (tier === undefined) {
     tier = new LocalTier(state.options.local, state.options.defaultTtl);
     tiers.set(state.backend, tier);
+    listen(state, tier); // Redis: other processes' writes end copies at once (bus.ts)
   }
   return tier;
 }
