@@ -8,6 +8,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { Redis } from "ioredis";
@@ -213,7 +215,7 @@ describe("a lost subscriber", () => {
 });
 
 describe("the subscriber's lifetime", () => {
-  const child = (servers: string, waitUp: boolean) => spawnSync(process.execPath, ["-e", `
+  const child = (servers: string, waitUp: boolean, env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, ["-e", `
     const runtime = require(${JSON.stringify(runtime.entry)});
     const { busStatus } = require(${JSON.stringify(path.join(path.dirname(runtime.entry), "bus.js"))});
     const { state } = require(${JSON.stringify(path.join(path.dirname(runtime.entry), "state.js"))});
@@ -223,7 +225,7 @@ describe("the subscriber's lifetime", () => {
       while (${waitUp} && !busStatus(state().backend).up) await new Promise((r) => setTimeout(r, 20));
       process.stdout.write(String(busStatus(state().backend).listening));
     })();
-  `], { env: { ...runtime.env, TSCACHING_SERVERS: servers, TSCACHING_NAMESPACE: namespace }, encoding: "utf8", timeout: 20_000 });
+  `], { env: { ...runtime.env, ...env, TSCACHING_SERVERS: servers, TSCACHING_NAMESPACE: namespace }, encoding: "utf8", timeout: 20_000 });
 
   it("does not keep an idle process alive, subscribed or retrying", async () => {
     const subscribed = child(server.url, true);
@@ -236,6 +238,27 @@ describe("the subscriber's lifetime", () => {
     expect(retrying.signal).toBeNull();
     expect(retrying.status).toBe(0);
     expect(retrying.stdout).toBe("true");
+  });
+
+  it("subscribes over TLS (rediss://) too", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tscaching-bus-tls-"));
+    try {
+      const cert = path.join(dir, "cert.pem");
+      const key = path.join(dir, "key.pem");
+      const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { encoding: "utf8" });
+      expect(made.status, made.stderr).toBe(0);
+      const tlsServer = await startRedis({ tls: { cert, key } });
+      try {
+        const subscribed = child(`rediss://${tlsServer.address}`, true, { NODE_EXTRA_CA_CERTS: cert });
+        expect(subscribed.signal).toBeNull();
+        expect(subscribed.stdout).toBe("true");
+      } finally {
+        await tlsServer.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("ends with close()", async () => {
