@@ -7,10 +7,11 @@
  * Consistency:
  * - A write or invalidation made through this process (`cache.set/replace/add/delete/incr/decr`,
  *   `invalidate()`, `flushAll()`) drops the copies it concerns before and after it runs: seen at once.
- * - One made by another process is seen once the copy is `local` seconds old (memcached has no
- *   pub/sub): a copy never outlives its function's `local=` (nor its ttl). Another process's
- *   `invalidate()` may take `invalidationCheck` more: the copy was read under the group generation
- *   this process knew then.
+ * - One made by another process: on Redis at once, within a bus round trip (bus.ts: pub/sub, with
+ *   this bound as the fallback while the subscriber is down); on memcached (no pub/sub) once the
+ *   copy is `local` seconds old: a copy never outlives its function's `local=` (nor its ttl).
+ *   There another process's `invalidate()` may take `invalidationCheck` more: the copy was read
+ *   under the group generation this process knew then.
  * - Writes win: a copy is filled only by a call whose flight is still attached when its result is
  *   known (see flights.ts: every write to the key, or its group, detaches the flights under way),
  *   and a computed result only when its CAS store succeeded. So a computation or read begun
