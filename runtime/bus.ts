@@ -113,6 +113,14 @@ export function announceFlush(): void {
 }
 
 /**
+ * Announce a flush made on `backend` outside the cache operations (`tscaching flush`): resolves once
+ * sent (or at once where the backend has no pub/sub); never rejects, the flush itself is done.
+ */
+export function announceFlushOn(backend: Backend): Promise<void> {
+  return backend.bus?.publish(FLUSH_TOPIC, formatMessage(busOf(backend).origin, "flush")).catch(() => undefined) ?? Promise.resolve();
+}
+
+/**
  * Start listening for `tier`, the local tier just created for `current` (once per backend; the
  * backend's `close()` ends it). Nothing where the backend has no pub/sub.
  */

@@ -20,7 +20,9 @@ import { formatMessage, MAX_MESSAGE_BYTES } from "../../runtime/bus-message";
 import { groupOf } from "../../runtime/groups";
 import { cache, cachedCall, configure, defineCached, type CacheError } from "../../runtime/index";
 import { close, state } from "../../runtime/state";
+import { repoRoot } from "../helpers/project";
 import { startRedis, type RedisHandle } from "../helpers/redis";
+import { cli } from "../cli/run-cli";
 import { startRuntimeProcess, type RuntimeProcess } from "../helpers/runtime-process";
 import { transpileRuntime, type TranspiledRuntime } from "../resilience/runtime-build";
 
@@ -113,6 +115,15 @@ describe("another process's writes and invalidations end local copies at once", 
     const row = counted(spec, true);
     await holding(spec, row);
     expect(await writer.run(`return cache.invalidateTag(cache.tag("user", "k"))`)).toBe(true);
+    await eventually(row, "computed 2");
+  });
+
+  it("tscaching flush (the built CLI)", async () => {
+    const spec = defineCached({ v: 1, id: id("cli-flush"), ttl: 600, local: 60 });
+    const row = counted(spec);
+    await holding(spec, row);
+    const flushed = await cli(["flush", "--yes", "--servers", server.url], { cwd: repoRoot });
+    expect(flushed).toEqual({ status: 0, stdout: `flushed ${server.address}\n`, stderr: "" });
     await eventually(row, "computed 2");
   });
 
