@@ -12,6 +12,7 @@ import { backendError, close, events, report, state, type CacheEvents } from "./
 import { byteLength, classify, encodeEntry, parseEntry, readEntry, writeGeneration, type Stamp, type TagRead } from "./entries";
 import { groupOf } from "./groups";
 import { bumpGeneration } from "./groups";
+import { announceFlush, announceGroup, announceKey, announceTags } from "./bus";
 import { existingLocalTier } from "./local-tier";
 import { checkRegistered, markOwnGroup } from "./untransformed";
 import { bumpTags, checkTagSpecs, makeTag, tagGenerations, type CacheTag, type TagSpec } from "./tags";
@@ -152,6 +153,7 @@ async function written<R>(key: string, op: () => Promise<R>): Promise<R> {
   } finally {
     detachKey(key);
     tier?.drop(key);
+    announceKey(key); // other processes' copies (Redis: bus.ts)
   }
 }
 
@@ -266,6 +268,7 @@ export const cache = {
     }).finally(() => {
       detachGroup(prefix);
       tier?.dropGroup(prefix);
+      announceGroup(prefix);
     });
   },
   /**
@@ -284,7 +287,7 @@ export const cache = {
     return guarded(`${options.namespace}:~tag`, false, async () => {
       await bumpTags(backend, options.namespace, tags);
       return true;
-    });
+    }).finally(() => announceTags(tags));
   },
   /** A tag value by hand, for `invalidateTag`: `cache.tag("user", 42)` is what keys.ts's `tags.user(42)` gives. */
   tag(name: string, ...args: unknown[]): CacheTag {
@@ -329,7 +332,7 @@ export const cache = {
   /** Give an existing entry a new ttl (seconds). */
   touch(key: CacheKey<any>, ttl: number): Promise<boolean> {
     const seconds = ttlOf(ttl);
-    return guarded(key, false, () => state().backend.touch(key, seconds));
+    return guarded(key, false, () => state().backend.touch(key, seconds)).finally(() => announceKey(key));
   },
   /** Remove every entry on every server (all namespaces: memcached's flush_all). */
   flushAll(): Promise<boolean> {
@@ -337,7 +340,7 @@ export const cache = {
     return guarded("*", false, async () => {
       await state().backend.flush();
       return true;
-    });
+    }).finally(announceFlush);
   },
   /** Server statistics by server (`memory` for the in-memory backend). */
   serverStats(): Promise<Record<string, Record<string, string>>> {

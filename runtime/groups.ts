@@ -150,6 +150,25 @@ export function learn(backend: Backend, group: string, value: number, now = cloc
 }
 
 /**
+ * Another process says `group`'s counter moved (bus.ts): what this process knows of it is out of
+ * date now, not after the window. Re-read it from the store at once (after a read under way, which
+ * may have left before the move); callers meanwhile wait for that read. Only the store's value is
+ * learnt, never the message's. Nothing to do for a counter this process never read.
+ */
+export function recheck(backend: Backend, group: string): void {
+  const entry = knownBackend === backend ? known.get(group) : undefined;
+  if (entry === undefined) return;
+  const again = (): Promise<number> => {
+    // Finite: a failed re-read keeps the generation known, as after any window (see read()).
+    if (entry.checkedAt !== -Infinity) entry.checkedAt = Number.MIN_SAFE_INTEGER;
+    return read(backend, group, entry);
+  };
+  if (entry.checkedAt !== -Infinity) entry.checkedAt = Number.MIN_SAFE_INTEGER;
+  const earlier = entry.reading;
+  (earlier === undefined ? again() : (entry.reading = earlier.then(again, again))).catch(() => undefined);
+}
+
+/**
  * Move a group to a new generation: every entry written before reads as a miss, in every process.
  * Raises every copy of the counter it reaches (at least one must answer) above both what the
  * copies held and what this process knew, so a copy that a restart emptied cannot bring an old

@@ -8,12 +8,13 @@
  * - A write or invalidation made through this process (`cache.set/replace/add/delete/incr/decr`,
  *   `invalidate()`, `flushAll()`) drops the copies it concerns before and after it runs, and an
  *   `invalidateTag()` raises the generations every hit compares with (below): seen at once.
- * - One made by another process is seen once the copy is `local` seconds old (memcached has no
- *   pub/sub): a copy never outlives its function's `local=` (nor its ttl). Another process's
- *   `invalidate()` or `invalidateTag()` within `local` plus `invalidationCheck` (the copy may be read
- *   under a generation this process still trusted), and as soon as this process learns the new
- *   generation (a read, or anything that calls `learn()`): a copy keeps the group generation and tag
- *   stamp it was stored with, and each hit compares them with the generations known now.
+ * - One made by another process: on Redis at once, within a bus round trip (bus.ts: pub/sub, with
+ *   the `local` bound as the fallback while the subscriber is down); on memcached (no pub/sub) once
+ *   the copy is `local` seconds old: a copy never outlives its function's `local=` (nor its ttl).
+ *   There another process's `invalidate()` or `invalidateTag()` may take `invalidationCheck` more
+ *   (the copy may be read under a generation this process still trusted), and ends as soon as this
+ *   process learns the new generation: a copy keeps the group generation and tag stamp it was
+ *   stored with, and each hit compares them with the generations known now.
  * - Writes win: a copy is filled only by a call whose flight is still attached when its result is
  *   known (see flights.ts: every write to the key, or its group, detaches the flights under way),
  *   and a computed result only when its CAS store succeeded. So a computation or read begun
@@ -31,6 +32,7 @@ import type { Backend } from "./backends/backend";
 import { clock, recentNow } from "./clock";
 import type { ResolvedOptions } from "./config";
 import { decodeHit, entryStamps, type Stamp } from "./entries";
+import { listen } from "./bus";
 import { isAttached, type Flight } from "./flights";
 import { groupOf, knownGeneration } from "./groups";
 import type { CachedFunction } from "./registry";
@@ -154,6 +156,7 @@ export function localTierOf(state: TierHolder): LocalTier | undefined {
     if (tier === undefined) {
       tier = new LocalTier(state.options.local, state.options.defaultTtl, state.backend);
       tiers.set(state.backend, tier);
+      listen(state, tier); // Redis: other processes' writes end copies at once (bus.ts)
     }
   }
   state.localTier = tier ?? null;

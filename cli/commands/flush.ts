@@ -1,5 +1,6 @@
 /** `tscaching flush`: memcached's flush_all on every server, after confirmation. */
 import { Command } from "commander";
+import { announceFlushOn } from "../../runtime/bus";
 import { CliError, messageOf } from "../errors";
 import { examples, type Context } from "../output";
 import { address, openBackend, resolveTarget, resolveTimeout, SERVERS_OPTION, TIMEOUT_OPTION, type ServerOptions } from "../servers";
@@ -31,6 +32,7 @@ export function flushCommand(ctx: Context): Command {
         const backend = openBackend(target, timeout, ctx.env, group);
         try {
           await backend.flush();
+          await announceFlushOn(backend); // Redis: processes holding local copies drop them (the bus)
           return undefined;
         } catch (error) {
           return messageOf(error);

@@ -67,6 +67,27 @@ export interface Backend {
   peekDerived?<D>(key: string, derive: (value: Buffer | string) => D, remember: boolean, trustedKey?: boolean): D | undefined;
   /** The server ("host:port") that owns `key`, for backends that spread keys over servers. */
   ownerOf?(key: string): string;
+  /**
+   * Publish/subscribe between the processes sharing the store (Redis), through which local-tier
+   * copies learn of other processes' writes at once (see bus.ts). Absent where the store has none
+   * (memcached: copies are then bounded by `local=` alone).
+   */
+  readonly bus?: BusTransport;
+}
+
+/** A backend's pub/sub, as bus.ts drives it. */
+export interface BusTransport {
+  /**
+   * Send `message` to every process listening on `topic`: queued on the command connection, after
+   * the writes sent before it. Same deadline and circuit breaker as every request; may reject.
+   */
+  publish(topic: string, message: string): Promise<void>;
+  /**
+   * Listen on `topics` over a dedicated connection, at most once per backend (later calls do
+   * nothing). It never holds the process open, reconnects by itself while the backend is open, and
+   * says when it is subscribed (`up`) and when it lost its connection; `close()` ends it.
+   */
+  listen(topics: readonly string[], onMessage: (topic: string, message: Buffer) => void, onState: (up: boolean) => void): void;
 }
 
 /** One version of an entry (memcached's 64-bit CAS value; the memory backend counts writes). */

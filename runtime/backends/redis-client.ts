@@ -33,7 +33,7 @@ let loaded: typeof IORedis | undefined;
  * ioredis, loaded when the first Redis client is made: programs that never select Redis never load
  * it. Kept once loaded: `holdProcess` asks for it on every request that starts or ends a busy spell.
  */
-function ioredis(): typeof IORedis {
+export function ioredis(): typeof IORedis {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (loaded ??= require("ioredis") as typeof IORedis);
 }

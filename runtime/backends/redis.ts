@@ -11,6 +11,7 @@ import { assertValidDelta, assertValidKey, assertValidTtl, backendError, byteLen
 import { Breaker, breakerSettings, type BreakerOptions, type CircuitChange } from "./memcached-breaker";
 import { Deadlines, type Pending } from "./memcached-deadlines";
 import { createClient, holdProcess, lastError, usable, type ClientSettings, type ScriptedClient } from "./redis-client";
+import { RedisBus } from "./redis-bus";
 import { alsoFailed, classify, tooBig } from "./redis-errors";
 import { parseInfo } from "./redis-info";
 import { nodeAddress, type RedisTarget } from "./redis-url";
@@ -58,6 +59,8 @@ const MASK64 = (1n << 64n) - 1n;
 export class RedisBackend implements Backend {
   readonly maxValueSize: number;
   readonly inProcess = false;
+  /** Pub/sub for the local tier (runtime/bus.ts): PUBLISH on this connection, a dedicated subscriber. */
+  readonly bus: RedisBus;
   readonly #node: Node;
   readonly #timeout: number;
   readonly #deadlines: Deadlines<Node>;
@@ -86,6 +89,7 @@ export class RedisBackend implements Backend {
       () => this.#probe(), "redis");
     this.#node = { address, client: createClient(options.target, this.#settings), breaker, inFlight: 0 };
     this.#deadlines = new Deadlines<Node>(this.#timeout, clock, (pending) => this.#expired(pending));
+    this.bus = new RedisBus(options.target, this.#settings, (channel, message) => this.#run(this.#node, (c) => c.publish(channel, message)));
   }
 
   /** Servers whose breaker is open right now. */
@@ -205,6 +209,7 @@ export class RedisBackend implements Backend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.bus.close();
     this.#deadlines.failAll(backendError("redis backend closed", "ECLOSED"));
     this.#node.client.disconnect();
   }
