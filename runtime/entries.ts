@@ -22,7 +22,7 @@
 import type { Backend, Versioned } from "./backends/backend";
 import { decodeValue, encodeValue } from "./codec";
 import { generationOf, groupOf, learn, splitGeneration, withGeneration } from "./groups";
-import { isOutdated, splitStamp, TAG_STAMP, withStamp, type Stamp, type TagCheck } from "./tag-stamps";
+import { at, isOutdated, splitStamp, TAG_STAMP, withStamp, type Stamp, type TagCheck } from "./tag-stamps";
 
 export type { Stamp, TagCheck } from "./tag-stamps";
 
@@ -68,7 +68,6 @@ export type Entry =
   | { readonly kind: "rejected"; readonly name: string; readonly message: string; readonly generation: number }
   | { readonly kind: "miss" | "stale" | "corrupt" | "lease"; readonly generation: number };
 
-const at = (raw: Buffer | string, i: number): number => (typeof raw === "string" ? raw.charCodeAt(i) : raw[i] ?? NaN);
 const from = (raw: Buffer | string, i: number): Buffer | string => (typeof raw === "string" ? raw.slice(i) : raw.subarray(i));
 
 /** Decode what follows the generation prefix. */

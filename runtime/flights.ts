@@ -90,10 +90,9 @@ export function join<T>(flight: Flight, run: () => Promise<T>): Promise<T> {
  */
 export function begin(key: string, bound: number, backend?: Backend, bases?: readonly string[],
                       known?: readonly number[]): Flight {
-  const flight: Flight = bases === undefined || backend === undefined
-    ? { key, deadline: clock.now() + bound, waiters: undefined, cancel: undefined }
-    : { key, deadline: clock.now() + bound, waiters: undefined, cancel: undefined, bases,
-      stamp: known ?? bases.map((base) => knownGeneration(backend, base)) };
+  const tagged = bases !== undefined && backend !== undefined;
+  const flight: Flight = { key, deadline: clock.now() + bound, waiters: undefined, cancel: undefined,
+    bases: tagged ? bases : undefined, stamp: tagged ? known ?? bases.map((base) => knownGeneration(backend, base)) : undefined };
   inflight.set(key, flight);
   return flight;
 }

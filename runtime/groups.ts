@@ -138,15 +138,9 @@ export function knownCount(): number {
 
 /** Record a generation seen in the cache (never goes backwards). */
 export function learn(backend: Backend, group: string, value: number, now = clock.now()): void {
-  const groups = table(backend);
-  const entry = groups.get(group);
-  if (entry === undefined) {
-    if (groups.size >= MAX_KNOWN) groups.delete(groups.keys().next().value!);
-    groups.set(group, { value, checkedAt: now });
-  } else {
-    if (value > entry.value) entry.value = value;
-    entry.checkedAt = now;
-  }
+  const entry = entryOf(backend, group);
+  if (value > entry.value) entry.value = value;
+  entry.checkedAt = now;
 }
 
 /**

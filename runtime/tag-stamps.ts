@@ -9,7 +9,8 @@ export const TAG_STAMP = 6;
 /** Most tags a stamp may carry (a spec has few; a longer stamp is corrupt). */
 const MAX_STAMP = 64;
 
-const at = (raw: Buffer | string, i: number): number => (typeof raw === "string" ? raw.charCodeAt(i) : raw[i] ?? NaN);
+/** The byte (or UTF-16 unit) at `i` of a stored entry, NaN past its end. */
+export const at = (raw: Buffer | string, i: number): number => (typeof raw === "string" ? raw.charCodeAt(i) : raw[i] ?? NaN);
 
 /** The generations of a tagged function's tag values an entry is written with (tags.ts). */
 export type Stamp = readonly number[];
