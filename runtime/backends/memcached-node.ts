@@ -39,8 +39,10 @@ const SILENT = { log: (): void => {} };
 /** A node for `host:port`; `breakerOf` makes its breaker. */
 export function createNode(host: string, port: number, settings: NodeSettings, breakerOf: (address: string) => Breaker): Node {
   const server = new Server(host, port, settings.username, settings.password, {
-    // memjs's deadline is only a backstop: ours fires first and also covers dropped callbacks.
-    timeout: (settings.timeout + 100) / 1000,
+    // No memjs request deadline: the backend's own (memcached-deadlines.ts) covers every request,
+    // dropped callbacks included, and judges it only after the sockets were read. memjs's fires
+    // from a socket idle timer, before a busy process reads the answer that arrived meanwhile.
+    timeout: 0,
     conntimeout: settings.connectTimeout / 1000,
     keepAlive: settings.keepAlive,
   }) as RawServer;

@@ -69,8 +69,9 @@ export function createClient(target: RedisTarget, settings: ClientSettings): Scr
     connectTimeout: settings.connectTimeout,
     // No INFO round trip before the first request: a reconnect is one TCP (and AUTH) exchange.
     enableReadyCheck: false,
-    // A backstop only: the backend's own deadline fires first.
-    commandTimeout: settings.timeout + 100,
+    // No commandTimeout: the backend's own deadline (memcached-deadlines.ts) covers every request
+    // and judges it only after the sockets were read; ioredis's timer would fail, before it is
+    // read, an answer that arrived while the process was busy.
     keepAlive: settings.keepAlive ? 30_000 : undefined,
     // Cluster nodes report addresses the seeds may not resolve the same way; keep ioredis's default.
   };
