@@ -44,7 +44,7 @@ export interface CachedFunction {
   readonly http?: "node" | "fetch";
   /**
    * The version its entries are keyed under (version.ts): `version=`, else a hash of its code, its
-   * result type (its structure with a checker, its declared text without) and its key parts.
+   * result type (its structure with a checker, its declared text without), its key parts and its tags.
    */
   readonly version: string;
 }

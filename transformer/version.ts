@@ -5,10 +5,11 @@
  * the old processes of a rolling deploy keep theirs.
  *
  * Hashed: the function's code as the compiler parsed it (its token stream, so comments and
- * formatting do not count), its result type, and its key parts. With a checker the result type is
- * its awaited type's structure as the checker resolves it (through aliases, interfaces, imports);
- * without one (the per-file bundler rewrite) it is the declared return type's text, so a change to
- * an interface in another file does not change a bundler-built version. `version=` pins it by hand.
+ * formatting do not count), its result type, its key parts and its tags. With a checker the result
+ * type is its awaited type's structure as the checker resolves it (through aliases, interfaces,
+ * imports); without one (the per-file bundler rewrite) it is the declared return type's text, so a
+ * change to an interface in another file does not change a bundler-built version. `version=` pins
+ * it by hand (then a change of its tags needs a new `version=`, as any change of its entries does).
  */
 import { createHash } from "node:crypto";
 import type * as TS from "typescript";
@@ -29,7 +30,11 @@ export function functionVersion(ts: typeof TS, sf: TS.SourceFile, node: CachedFu
   const code = tokens(ts, sf, node);
   const result = checker ? resultStructure(ts, checker, node) : `text:${node.type ? tokens(ts, sf, node.type) : ""}`;
   const key = keyParts.map((p) => p.kind === "pattern" ? `pattern(${p.names.join(",")})` : `${p.kind}:${p.name}`).join(",");
-  const text = JSON.stringify([code, result, tag.key ? key : `default:${key}`]);
+  const parts: unknown[] = [code, result, tag.key ? key : `default:${key}`];
+  // An entry's tag stamp holds its tags' generations by position: renamed, reordered or re-argued
+  // tags must not read the old entries' stamps against other counters. (Untagged: unchanged text.)
+  if (tag.tags?.length) parts.push(tag.tags.map((t) => `${t.name}(${t.args.map((a) => `${a.kind}:${a.name}`).join(",")})`).join(","));
+  const text = JSON.stringify(parts);
   return createHash("sha256").update(text, "utf8").digest("base64url").slice(0, 10).replace(/-/g, "_");
 }
 

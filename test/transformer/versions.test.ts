@@ -35,7 +35,7 @@ function built(input: string, types = TYPES): string {
 }
 
 function versionIn(js: string): string {
-  const m = /defineCached\(\{[^}]*version: "([^"]+)"/.exec(js);
+  const m = /defineCached\(\{.*?version: "([^"]+)"/.exec(js);
   expect(m, js).not.toBeNull();
   return m![1];
 }
@@ -94,6 +94,17 @@ describe("versions built with the checker", () => {
     expect(built(INPUT.replace("ttl=5m", "ttl=5m key=id"))).not.toBe(base);
   });
 
+  test("its tags count: a renamed tag, a changed tag argument, an added tag each change it", () => {
+    // An entry's stamp holds its tags' generations by position, not by name: a deploy that
+    // renamed a tag and kept the version would compare old entries' stamps with other counters.
+    const tagged = built(INPUT.replace("ttl=5m", "ttl=5m tags=user(id)"));
+    expect(tagged).not.toBe(base);
+    expect(built(INPUT.replace("ttl=5m", "ttl=5m tags=account(id)"))).not.toBe(tagged);
+    expect(built(INPUT.replace("ttl=5m", "ttl=5m tags=user(lang)"))).not.toBe(tagged);
+    expect(built(INPUT.replace("ttl=5m", "ttl=5m tags=user(id),catalog"))).not.toBe(tagged);
+    expect(built(INPUT.replace("ttl=5m", "ttl=5m tags=catalog,user(id)"))).not.toBe(built(INPUT.replace("ttl=5m", "ttl=5m tags=user(id),catalog")));
+  });
+
   test("version= pins it, whatever the code", () => {
     const pinned = INPUT.replace("ttl=5m", "ttl=5m version=v2");
     expect(built(pinned)).toBe("v2");
@@ -118,6 +129,12 @@ describe("versions built by the bundler transform (no checker)", () => {
   test("comments and formatting keep it; a body change changes it", () => {
     expect(version(INPUT.replace("return {", "/* x */ return  {"))).toBe(base);
     expect(version(INPUT.replace("tags: []", "tags: [lang]"))).not.toBe(base);
+  });
+
+  test("its tags count", () => {
+    const tagged = version(INPUT.replace("ttl=5m", "ttl=5m tags=user(id)"));
+    expect(tagged).not.toBe(base);
+    expect(version(INPUT.replace("ttl=5m", "ttl=5m tags=account(id)"))).not.toBe(tagged);
   });
 
   test("the declared result type's text counts, not its structure elsewhere", () => {

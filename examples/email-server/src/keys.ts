@@ -6,8 +6,8 @@ import type * as m1 from "./pages.js";
 
 export const keys = {
   DB: {
-    domainOf: keyHelper<[username: Parameters<m0.DB["domainOf"]>[0]], Awaited<ReturnType<m0.DB["domainOf"]>>>("src/db#DB.domainOf", "pvZnEu9DUE", { tags: [{ name: "user", args: [0] }], tagKeys: [0] }),
-    get: keyHelper<[username: Parameters<m0.DB["get"]>[0]], Awaited<ReturnType<m0.DB["get"]>>>("src/db#DB.get", "bN08Y_q5D2", { tags: [{ name: "user", args: [0] }], tagKeys: [0] }),
+    domainOf: keyHelper<[username: Parameters<m0.DB["domainOf"]>[0]], Awaited<ReturnType<m0.DB["domainOf"]>>>("src/db#DB.domainOf", "nTSwJ6ClAi", { tags: [{ name: "user", args: [0] }], tagKeys: [0] }),
+    get: keyHelper<[username: Parameters<m0.DB["get"]>[0]], Awaited<ReturnType<m0.DB["get"]>>>("src/db#DB.get", "JVXtDqRVuN", { tags: [{ name: "user", args: [0] }], tagKeys: [0] }),
   },
   EmailGetter: {
     render: keyHelper<[username: string], CachedResponse>("src/pages#EmailGetter.render", "gFpAcDPoo4"),
