@@ -19,7 +19,8 @@
  *   is drop copies and cause counter reads — extra misses, never a wrong value.
  * - Fallback: while the subscriber is not subscribed (connecting, lost, reconnecting) messages are
  *   missed, so a copy is bounded by its `local=` alone, as on memcached. When the subscriber is
- *   (re)subscribed the tier is cleared: a copy filled meanwhile may have missed a message.
+ *   (re)subscribed the tier is cleared: a copy filled meanwhile may have missed a message. A failed
+ *   attempt to subscribe (server down, no permission) is reported once per spell without the bus.
  *
  * Memcached has no pub/sub: there the backend has no `bus`, and every hook here does nothing.
  */
@@ -132,10 +133,20 @@ export function listen(current: RuntimeState, tier: LocalTier): void {
   if (bus.listening) return;
   bus.listening = true;
   const namespace = options.namespace;
+  // One report per spell without the bus (the subscriber retries with backoff meanwhile).
+  let reported = false;
   transport.listen([namespace, FLUSH_TOPIC], (_topic, raw) => receive(backend, bus, tier, namespace, raw), (up) => {
     bus.up = up;
     // Copies filled while nothing listened may have missed a message.
-    if (up) tier.clear();
+    if (up) {
+      tier.clear();
+      reported = false;
+    }
+  }, (error) => {
+    if (reported) return;
+    reported = true;
+    report(backendError(new Error(`${error.message}; until it subscribes, local copies end by their local= bound alone ` +
+      "(not reported again until it has subscribed)", { cause: error }), { key: namespace }));
   });
 }
 

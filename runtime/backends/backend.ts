@@ -85,9 +85,11 @@ export interface BusTransport {
   /**
    * Listen on `topics` over a dedicated connection, at most once per backend (later calls do
    * nothing). It never holds the process open, reconnects by itself while the backend is open, and
-   * says when it is subscribed (`up`) and when it lost its connection; `close()` ends it.
+   * says when it is subscribed (`up`) and when it lost its connection, and why an attempt to
+   * subscribe failed (`onFailure`, once per failed attempt); `close()` ends it.
    */
-  listen(topics: readonly string[], onMessage: (topic: string, message: Buffer) => void, onState: (up: boolean) => void): void;
+  listen(topics: readonly string[], onMessage: (topic: string, message: Buffer) => void, onState: (up: boolean) => void,
+    onFailure?: (error: Error) => void): void;
 }
 
 /** One version of an entry (memcached's 64-bit CAS value; the memory backend counts writes). */

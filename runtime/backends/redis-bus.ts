@@ -66,7 +66,8 @@ export class RedisBus implements BusTransport {
   readonly #target: RedisTarget;
   readonly #settings: ClientSettings;
   readonly #send: (channel: string, message: string) => Promise<unknown>;
-  #listening: { channels: Map<string, string>; onMessage(topic: string, message: Buffer): void; onState(up: boolean): void } | undefined;
+  #listening: { channels: Map<string, string>; onMessage(topic: string, message: Buffer): void; onState(up: boolean): void;
+    onFailure?(error: Error): void } | undefined;
   #client: Redis | undefined;
   #timer: NodeJS.Timeout | undefined;
   #attempt = 0;
@@ -89,9 +90,10 @@ export class RedisBus implements BusTransport {
     return this.#send(this.channel(topic), message).then(ignore);
   }
 
-  listen(topics: readonly string[], onMessage: (topic: string, message: Buffer) => void, onState: (up: boolean) => void): void {
+  listen(topics: readonly string[], onMessage: (topic: string, message: Buffer) => void, onState: (up: boolean) => void,
+    onFailure?: (error: Error) => void): void {
     if (this.#listening !== undefined || this.#closed) return;
-    this.#listening = { channels: new Map(topics.map((topic) => [this.channel(topic), topic])), onMessage, onState };
+    this.#listening = { channels: new Map(topics.map((topic) => [this.channel(topic), topic])), onMessage, onState, onFailure };
     this.#connect();
   }
 
@@ -134,7 +136,9 @@ export class RedisBus implements BusTransport {
       connectTimeout: this.#settings.connectTimeout,
     });
     this.#client = client;
-    client.on("error", ignore);
+    // The connection's own error (ECONNREFUSED, WRONGPASS, ...): queued commands fail with a bare "Connection is closed.".
+    let lastError: Error | undefined;
+    client.on("error", (error: Error) => (lastError = error));
     client.on("messageBuffer", (channel: Buffer, message: Buffer) => {
       if (client !== this.#client) return;
       const topic = listening.channels.get(channel.toString("latin1"));
@@ -157,7 +161,18 @@ export class RedisBus implements BusTransport {
       if (client !== this.#client || this.#closed) return;
       this.#attempt = 0;
       this.#state(true);
-    }, () => client.disconnect());
+    }, (error: Error) => {
+      if (client === this.#client && !this.#closed) {
+        const reason = lastError ?? error;
+        try {
+          listening.onFailure?.(new Error(`redis ${node.host}:${node.port}: the bus subscriber could not subscribe: ${reason.message}`,
+            { cause: reason }));
+        } catch {
+          // A listener's bug must not break the subscriber.
+        }
+      }
+      client.disconnect();
+    });
   }
 
   #retry(): void {

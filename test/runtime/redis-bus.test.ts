@@ -213,6 +213,9 @@ describe("a lost subscriber", () => {
       // Seen through local=2 alone: the copy ends after 2 s, whatever happened to the message.
       await eventually(row, "v2", 30_000);
       expect(bus().up).toBe(false);
+      // Its attempts to subscribe again failed, retried with backoff all along: told once, with the server's reason.
+      expect(errors.map((e) => [e.code, e.message])).toEqual([["ESERVER", expect.stringMatching(/could not subscribe: NOPERM.*local= bound/)]]);
+      errors.length = 0;
     } finally {
       await admin.acl("SETUSER", "reader", "allchannels");
     }
