@@ -15,6 +15,7 @@
  * tscaching1 <origin> f                   flushAll()
  * ```
  */
+import { isValidKey } from "./backends/hash";
 import { groupOf } from "./groups";
 
 /** What a message says, once parsed. */
@@ -28,8 +29,6 @@ export type BusMessage =
 export const MAX_MESSAGE_BYTES = 4096;
 /** Most tag bases in one message (an invalidateTag() of more sends several). */
 export const MAX_TAGS_PER_MESSAGE = 12;
-/** Longest key, group or tag base in a message (the runtime's keys are at most 250 bytes). */
-const MAX_TOKEN = 250;
 
 const MAGIC = "tscaching1";
 const ORIGIN = /^[A-Za-z0-9_-]{16,64}$/;
@@ -38,16 +37,6 @@ const CODES = { key: "k", group: "g", tags: "t", flush: "f" } as const;
 /** The text of a message from `origin` (the caller keeps within the bounds above). */
 export function formatMessage(origin: string, kind: BusMessage["kind"], items: readonly string[] = []): string {
   return [MAGIC, origin, CODES[kind], ...items].join(" ");
-}
-
-/** Non-empty, bounded, and free of whitespace and control characters: a key as the runtime writes them. */
-function isToken(text: string): boolean {
-  if (text.length === 0 || text.length > MAX_TOKEN) return false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f || (c >= 0x80 && c <= 0xa0)) return false;
-  }
-  return true;
 }
 
 /**
@@ -62,7 +51,7 @@ export function parseMessage(raw: Buffer | string, namespace: string): BusMessag
   const fields = text.split(" ");
   if (fields.length < 3 || fields.length > 3 + MAX_TAGS_PER_MESSAGE) return undefined;
   const [magic, origin, code, ...items] = fields as [string, string, string, ...string[]];
-  if (magic !== MAGIC || !ORIGIN.test(origin) || !items.every(isToken)) return undefined;
+  if (magic !== MAGIC || !ORIGIN.test(origin) || !items.every(isValidKey)) return undefined;
   const prefix = `${namespace}:`;
   switch (code) {
     case "k": {

@@ -42,20 +42,28 @@ export function backendError(message: string, code: BackendErrorCode): BackendEr
 const FORBIDDEN_KEY_CHARS = /[\s\x00-\x1f\x7f-\x9f]/u;
 
 /**
- * Rejects (throws `EBADKEY`) a key memcached cannot hold: empty, over 250 UTF-8 bytes, or holding
- * whitespace or control characters. Checked before sending because memcached closes the
- * connection on an over-long key, failing every request in flight on it.
+ * Whether `key` is a key memcached can hold: non-empty, at most 250 UTF-8 bytes, and free of
+ * whitespace and control characters. The one rule for keys: stores check it (assertValidKey) and
+ * so does every key that arrives from outside (bus messages).
+ */
+export function isValidKey(key: string): boolean {
+  if (key.length === 0 || key.length > MAX_KEY_BYTES) return false;
+  // Fast path: the runtime's own keys are printable ASCII (one byte per char).
+  let i = 0;
+  for (; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) break;
+  }
+  return i === key.length || (Buffer.byteLength(key, "utf8") <= MAX_KEY_BYTES && !FORBIDDEN_KEY_CHARS.test(key));
+}
+
+/**
+ * Rejects (throws `EBADKEY`) a key that is not {@link isValidKey}, saying why. Checked before
+ * sending because memcached closes the connection on an over-long key, failing every request in
+ * flight on it.
  */
 export function assertValidKey(key: string): void {
-  // Fast path: the runtime's own keys are printable ASCII (one byte per char) of at most 250.
-  if (typeof key === "string" && key.length !== 0 && key.length <= MAX_KEY_BYTES) {
-    let i = 0;
-    for (; i < key.length; i++) {
-      const c = key.charCodeAt(i);
-      if (c <= 0x20 || c >= 0x7f) break;
-    }
-    if (i === key.length) return;
-  }
+  if (typeof key === "string" && isValidKey(key)) return;
   if (typeof key !== "string" || key.length === 0) {
     throw backendError("cache key must be a non-empty string", "EBADKEY");
   }

@@ -66,6 +66,19 @@ describe("parseMessage", () => {
     }), { numRuns: 2_000 });
   });
 
+  it("ignores a key that no store would accept: Unicode whitespace, controls, over 250 bytes (one rule with assertValidKey)", () => {
+    const from = "a".repeat(22);
+    // Found by the fuzzing above: U+3000 passed the bus's own character check, not the stores'.
+    for (const odd of ["\u3000", "\u2028", "\u00a0", "\ufeff", "\u1680", "\u0085", "\u009f"]) {
+      expect(parseMessage(`tscaching1 ${from} k ${NS}:f:${odd}:1`, NS), JSON.stringify(odd)).toBeUndefined();
+      expect(parseMessage(`tscaching1 ${from} g ${NS}:f${odd}:`, NS), JSON.stringify(odd)).toBeUndefined();
+    }
+    const long = `${NS}:f:${"é".repeat(130)}`; // under 250 characters, over 250 bytes
+    expect(long.length).toBeLessThanOrEqual(250);
+    expect(parseMessage(`tscaching1 ${from} k ${long}`, NS)).toBeUndefined();
+    expect(parseMessage(`tscaching1 ${from} k ${NS}:f:é`, NS)).toEqual({ kind: "key", origin: from, key: `${NS}:f:é` });
+  });
+
   it("ignores other namespaces, oversized messages and too many tag values", () => {
     const from = "a".repeat(22);
     expect(parseMessage(formatMessage(from, "key", [buildKey("other", "f", [1])]), NS)).toBeUndefined();
