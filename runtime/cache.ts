@@ -10,7 +10,7 @@ import { CacheError } from "./config";
 import { buildKey, VERSION_RE } from "./keys";
 import { backendError, close, events, report, state, type CacheEvents } from "./state";
 import { byteLength, classify, encodeEntry, parseEntry, readEntry, writeGeneration, type Stamp, type TagRead } from "./entries";
-import { bumpGeneration, groupOf } from "./groups";
+import { bumpGeneration, groupOf, trustWindow } from "./groups";
 import { announceFlush, announceGroup, announceKey, announceTags } from "./bus";
 import { existingLocalTier } from "./local-tier";
 import { checkRegistered, markOwnGroup } from "./untransformed";
@@ -164,7 +164,7 @@ function tagReadOf(key: string): TagRead | undefined {
   const bases = keyTagsOf(key);
   if (bases === undefined) return undefined;
   const { backend, options } = state();
-  return { bases, known: tagGenerations(backend, bases, backend.inProcess ? Infinity : options.invalidationCheck), learnable: false };
+  return { bases, known: tagGenerations(backend, bases, trustWindow(backend, options.invalidationCheck)), learnable: false };
 }
 
 async function write(kind: "set" | "add" | "replace", key: string, value: unknown, ttl?: number): Promise<boolean> {

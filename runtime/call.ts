@@ -14,7 +14,7 @@ import { clock } from "./clock";
 import { CacheError, type ResolvedOptions } from "./config";
 import { classify, decodeHit, encodeEntry, readEntryThen, type Entry, type Read, type Stamp, type TagCheck, type TagRead } from "./entries";
 import { begin, hasWaiters, join, joinable, land, OWN, type Flight, type Outcome } from "./flights";
-import { generationOf } from "./groups";
+import { generationOf, trustWindow } from "./groups";
 import { KeyEncodeError } from "./keys";
 import { localTierOf, NO_COPY, type LocalTier } from "./local-tier";
 import { awaitHolder, lockKeyOf, releaseLock, takeLock } from "./lock";
@@ -98,8 +98,7 @@ function cachedKeyCall<T>(fnSpec: CachedFunction, key: string, group: string, fn
   }
   const pending = joinable(key, backend);
   if (pending) return join(pending, () => invoke(fn));
-  // An in-process backend's counters live here, so what this process knows of them is never out of date.
-  const window = backend.inProcess ? Infinity : options.invalidationCheck;
+  const window = trustWindow(backend, options.invalidationCheck);
   const known = generationOf(backend, group, window);
   let tags: TagRead | undefined;
   if (bases !== undefined) {

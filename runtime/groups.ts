@@ -111,6 +111,14 @@ function read(backend: Backend, group: string, entry: Generation): Promise<numbe
 }
 
 /**
+ * How long (ms) this process trusts the generations it knows on `backend`: `invalidationCheck`,
+ * or for ever on an in-process backend, whose counters live here (never out of date).
+ */
+export function trustWindow(backend: Backend, invalidationCheck: number): number {
+  return backend.inProcess ? Infinity : invalidationCheck;
+}
+
+/**
  * The generation to read and write `group` with. Resolves at once from what this process knows
  * while it is fresh; otherwise reads it (concurrent callers share the read). Rejects when the
  * backend does: the caller treats that like any backend failure.
