@@ -7,7 +7,7 @@
  * (`response.ts`), the shared lookup with `Vary` and credentials (`exchange.ts`), and one file per
  * handler style (`node.ts`, `fetch.ts`). What is keyed and what is never shared: README, "HTTP handlers".
  */
-import { keyHelper, type KeyHelper } from "./cache";
+import { keyHelper, type KeyHelper } from "./key-helpers";
 import { requestKeyParts, type RequestKeyOptions } from "./http/request-key";
 import type { CachedResponse } from "./http/response";
 

@@ -7,7 +7,8 @@
  * configure({ servers: process.env.TSCACHING_SERVERS, namespace: "shop" });
  * ```
  */
-export { cache, keyHelper, type CacheKey, type KeyGroup, type KeyHelper, type ValueOf } from "./cache";
+export { cache } from "./cache";
+export { keyHelper, type CacheKey, type KeyGroup, type KeyHelper, type ValueOf } from "./key-helpers";
 export { cachedCall, cachedFunctions, defineCached, Uncached, type CachedFunction, type CachedFunctionSpec } from "./call";
 export { CacheError, type CacheOptions, type ServerAddress } from "./config";
 export { configure, type CacheEvents } from "./state";

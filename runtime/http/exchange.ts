@@ -3,7 +3,8 @@
  * the primary key and (for a response that carried `Vary`) the secondary one, and what happens to
  * an entry that is not a response this handler stored. Never throws but what the handler throws.
  */
-import { cache, keyHelper } from "../cache";
+import { cache } from "../cache";
+import { keyHelper } from "../key-helpers";
 import { cachedCall, Uncached, type CachedFunctionSpec } from "../call";
 import { CacheError } from "../config";
 import { report, state } from "../state";
