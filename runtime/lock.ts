@@ -52,28 +52,42 @@ export async function awaitHolder(spec: CachedFunction, key: string, lockKey: st
   const { backend, options } = state();
   const group = groupOf(key);
   const deadline = clock.now() + (spec.lock as number) * 1000;
+  /** One read of the entry, and of the lock with `withLock`; `undefined` when the cache failed (reported). */
+  const poll = async (withLock: boolean): Promise<readonly [Entry, Read, unknown] | undefined> => {
+    try {
+      const known = generationOf(backend, group, options.invalidationCheck);
+      const [[entry, read], held] = await Promise.all([
+        readEntryThen(backend, key, group, known, (e, r) => [e, r] as const, undefined, tags), withLock ? backend.get(lockKey) : undefined]);
+      return [entry, read, held];
+    } catch (error) {
+      spec.errors++;
+      report(backendError(error, { id: spec.id, key }));
+      return undefined;
+    }
+  };
   for (let delay = 20; ; delay = Math.min(delay * 2, 200)) {
     const left = deadline - clock.now();
     if (left <= 0) break;
     await sleep(Math.min(delay, left));
-    let entry: Entry;
-    let read: Read;
-    let held: unknown;
-    try {
-      const known = generationOf(backend, group, options.invalidationCheck);
-      [[entry, read], held] = await Promise.all([
-        readEntryThen(backend, key, group, known, (e, r) => [e, r] as const, undefined, tags), backend.get(lockKey)]);
-    } catch (error) {
-      spec.errors++;
-      report(backendError(error, { id: spec.id, key }));
-      break;
-    }
-    cas = read?.cas;
-    if (entry.kind === "hit" && (entry.softExpiry === undefined || entry.softExpiry > clock.now() || spec.stale)) {
-      return { kind: "entry", entry, read };
-    }
-    if (entry.kind === "rejected" && spec.errorsTtl) return { kind: "entry", entry, read };
-    if (held === undefined) break;
+    let polled = await poll(true);
+    if (polled === undefined) break;
+    cas = polled[1]?.cas;
+    if (usable(spec, polled[0])) return { kind: "entry", entry: polled[0], read: polled[1] };
+    if (polled[2] !== undefined) continue;
+    // The lock is gone, but the entry may have been read before the holder stored it (a holder
+    // stores, then releases; the two keys may live on different servers, so the two reads above
+    // have no order). Read after the lock was seen gone, the entry holds the holder's result if any.
+    polled = await poll(false);
+    if (polled === undefined) break;
+    cas = polled[1]?.cas;
+    if (usable(spec, polled[0])) return { kind: "entry", entry: polled[0], read: polled[1] };
+    break;
   }
   return { kind: "compute", cas };
+}
+
+/** Whether a waiter takes `entry`: a hit still fresh (or servable stale), or a cached rejection. */
+function usable(spec: CachedFunction, entry: Entry): boolean {
+  if (entry.kind === "hit") return entry.softExpiry === undefined || entry.softExpiry > clock.now() || !!spec.stale;
+  return entry.kind === "rejected" && !!spec.errorsTtl;
 }
