@@ -26,7 +26,6 @@ export interface Node {
 
 /** Connection settings of every node. */
 export interface NodeSettings {
-  readonly timeout: number;
   readonly connectTimeout: number;
   readonly keepAlive: boolean;
   readonly username?: string;

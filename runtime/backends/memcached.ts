@@ -77,7 +77,7 @@ export class MemcachedBackend implements Backend {
     this.#timeout = options.timeout ?? 250;
     this.maxValueSize = options.maxValueSize ?? 1024 * 1024 - 1024;
     const clock = options.clock ?? systemClock;
-    const settings = { timeout: this.#timeout, connectTimeout: options.connectTimeout ?? 1000, keepAlive: options.keepAlive ?? false,
+    const settings = { connectTimeout: options.connectTimeout ?? 1000, keepAlive: options.keepAlive ?? false,
       username: options.username, password: options.password };
     const breaker = breakerSettings(options.breaker);
     const notify = (change: CircuitChange): void => {

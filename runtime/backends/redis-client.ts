@@ -18,7 +18,6 @@ export type ScriptedClient = (Redis | Cluster) & {
 /** Connection settings. */
 export interface ClientSettings {
   readonly connectTimeout: number;
-  readonly timeout: number;
   readonly keepAlive: boolean;
   /** Used where the URL gives none. */
   readonly username?: string;

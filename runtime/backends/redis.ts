@@ -75,7 +75,7 @@ export class RedisBackend implements Backend {
     this.#timeout = options.timeout ?? 250;
     this.maxValueSize = options.maxValueSize ?? 1024 * 1024 - 1024;
     const clock = options.clock ?? systemClock;
-    this.#settings = { timeout: this.#timeout, connectTimeout: options.connectTimeout ?? 1000, keepAlive: options.keepAlive ?? false,
+    this.#settings = { connectTimeout: options.connectTimeout ?? 1000, keepAlive: options.keepAlive ?? false,
       username: options.username, password: options.password };
     const notify = (change: CircuitChange): void => {
       try {
